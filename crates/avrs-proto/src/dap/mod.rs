@@ -1,0 +1,1 @@
+//! DAP stream framing (being written).

@@ -1,0 +1,37 @@
+//! The `avrs` command. `main` only parses arguments and dispatches: each
+//! subcommand lives in its own module.
+
+use clap::{Parser, Subcommand};
+
+mod keygen;
+mod serve;
+
+#[derive(Debug, Parser)]
+#[command(name = "avrs", version, about = "AVRE Stream: distributed, signed audio/video streaming")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a node (an embedded single-node cluster when no config is given).
+    Serve(serve::ServeArgs),
+    /// Generate a private key file and print its public key and id.
+    Keygen(keygen::KeygenArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Keygen(args) => keygen::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("avrs: error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
