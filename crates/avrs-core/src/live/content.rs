@@ -1,0 +1,313 @@
+//! One live content: a bounded window of frames, grouped at keyframes, that a
+//! single publisher appends to and any number of subscribers read.
+
+use super::frame::{LiveFrame, TrackConfigs};
+use super::subscriber::Subscriber;
+use avrs_media::{MediaFrame, TIMESCALE, TrackKind};
+use avrs_proto::Guuid;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// Memory bounds of one content's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentLimits {
+    /// Groups of pictures kept for new and lagging viewers.
+    pub max_groups: usize,
+    /// Payload bytes kept, whatever the group count.
+    pub max_bytes: usize,
+    /// A group of an audio-only content closes after this many 90 kHz ticks.
+    pub audio_group_ticks: i64,
+}
+
+impl Default for ContentLimits {
+    fn default() -> Self {
+        Self {
+            max_groups: 3,
+            max_bytes: 24 * 1024 * 1024,
+            audio_group_ticks: TIMESCALE as i64,
+        }
+    }
+}
+
+/// Viewer protocols counted separately in statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Native,
+    HttpFlv,
+    Rtmp,
+    Hls,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 4] = [
+        Protocol::Native,
+        Protocol::HttpFlv,
+        Protocol::Rtmp,
+        Protocol::Hls,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Native => "native",
+            Protocol::HttpFlv => "http_flv",
+            Protocol::Rtmp => "rtmp",
+            Protocol::Hls => "hls",
+        }
+    }
+}
+
+/// Counters of one content, readable at any time without locking.
+#[derive(Debug, Default)]
+pub struct ContentStats {
+    pub frames_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub frames_rejected: AtomicU64,
+    /// Frames viewers skipped because they lagged.
+    pub frames_dropped: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub publisher_reconnects: AtomicU64,
+    viewers: [AtomicU32; 4],
+}
+
+impl ContentStats {
+    pub fn viewers(&self, protocol: Protocol) -> u32 {
+        self.viewers[protocol as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn total_viewers(&self) -> u32 {
+        Protocol::ALL.iter().map(|p| self.viewers(*p)).sum()
+    }
+
+    pub(crate) fn viewer_joined(&self, protocol: Protocol) {
+        self.viewers[protocol as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn viewer_left(&self, protocol: Protocol) {
+        self.viewers[protocol as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The window and everything the publisher side changes, under one lock.
+#[derive(Debug)]
+pub(crate) struct Window {
+    pub(crate) frames: VecDeque<Arc<LiveFrame>>,
+    /// `seq` of `frames[0]`, or of the next frame when empty.
+    pub(crate) base_seq: u64,
+    /// `seq`s of the group starts still in the window, oldest first.
+    pub(crate) group_starts: VecDeque<u64>,
+    bytes: usize,
+    configs: Arc<TrackConfigs>,
+    /// Added to publisher times so the content stays monotonic across
+    /// publisher reconnects.
+    ts_offset: i64,
+    /// Latest rebased decode time, for the next reconnect's offset.
+    last_dts: Option<i64>,
+    last_group_dts: i64,
+    pending_discontinuity: bool,
+    pub(crate) ended: bool,
+    pub(crate) publisher_since: Option<Instant>,
+    pub(crate) orphaned_since: Option<Instant>,
+}
+
+impl Window {
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.base_seq + self.frames.len() as u64
+    }
+
+    pub(crate) fn newest_group_start(&self) -> Option<u64> {
+        self.group_starts.back().copied()
+    }
+}
+
+/// A live content: name, cluster-wide id, frame window and statistics.
+#[derive(Debug)]
+pub struct LiveContent {
+    name: String,
+    id: Guuid,
+    started: Instant,
+    limits: ContentLimits,
+    window: Mutex<Window>,
+    /// Carries the next `seq` to be written; subscribers wait on it.
+    head: watch::Sender<u64>,
+    pub stats: ContentStats,
+}
+
+impl LiveContent {
+    pub(crate) fn new(name: String, id: Guuid, limits: ContentLimits, now: Instant) -> Self {
+        let (head, _) = watch::channel(0);
+        Self {
+            name,
+            id,
+            started: now,
+            limits,
+            window: Mutex::new(Window {
+                frames: VecDeque::new(),
+                base_seq: 0,
+                group_starts: VecDeque::new(),
+                bytes: 0,
+                configs: Arc::new(TrackConfigs::default()),
+                ts_offset: 0,
+                last_dts: None,
+                last_group_dts: 0,
+                pending_discontinuity: false,
+                ended: false,
+                publisher_since: Some(now),
+                orphaned_since: None,
+            }),
+            head,
+            stats: ContentStats::default(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn id(&self) -> Guuid {
+        self.id
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The configurations new frames are decoded with.
+    pub fn configs(&self) -> Arc<TrackConfigs> {
+        self.lock().configs.clone()
+    }
+
+    /// True once the publisher is gone for good.
+    pub fn is_ended(&self) -> bool {
+        self.lock().ended
+    }
+
+    /// True while a publisher is connected.
+    pub fn is_publishing(&self) -> bool {
+        self.lock().publisher_since.is_some()
+    }
+
+    /// A new reader, placed at the newest keyframe (or, before the first one,
+    /// waiting for it).
+    pub fn subscribe(self: &Arc<Self>, protocol: Protocol) -> Subscriber {
+        Subscriber::new(self.clone(), protocol, self.head.subscribe())
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Window> {
+        // A panic elsewhere while holding the lock leaves a window that is
+        // still consistent (every mutation is a single push/pop), so go on.
+        self.window
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn set_configs(&self, configs: TrackConfigs) {
+        let mut window = self.lock();
+        if *window.configs != configs {
+            window.configs = Arc::new(configs);
+        }
+    }
+
+    /// Appends one accepted frame and wakes the readers.
+    pub(crate) fn append(&self, mut media: MediaFrame, now: Instant) {
+        let next = {
+            let mut window = self.lock();
+            self.rebase(&mut window, &mut media);
+            let seq = window.next_seq();
+            if self.starts_group(&window, &media) {
+                window.group_starts.push_back(seq);
+                window.last_group_dts = media.dts;
+            }
+            let discontinuity = std::mem::take(&mut window.pending_discontinuity);
+            window.bytes += media.data.len();
+            window.last_dts = Some(window.last_dts.map_or(media.dts, |d| d.max(media.dts)));
+            let frame = LiveFrame::new(seq, media, window.configs.clone(), discontinuity, now);
+            window.frames.push_back(Arc::new(frame));
+            self.evict(&mut window);
+            window.next_seq()
+        };
+        self.head.send_replace(next);
+    }
+
+    fn rebase(&self, window: &mut Window, media: &mut MediaFrame) {
+        if window.pending_discontinuity {
+            // First frame of a returning publisher: continue one frame
+            // (about 1/30 s) after the last time viewers saw.
+            if let Some(last) = window.last_dts {
+                window.ts_offset = last + 3000 - media.dts;
+            }
+        }
+        media.dts += window.ts_offset;
+        media.pts += window.ts_offset;
+    }
+
+    fn starts_group(&self, window: &Window, media: &MediaFrame) -> bool {
+        let has_video = window.configs.video.is_some();
+        match media.track {
+            TrackKind::Video => media.keyframe,
+            TrackKind::Audio if has_video => false,
+            TrackKind::Audio => {
+                window.group_starts.is_empty()
+                    || media.dts - window.last_group_dts >= self.limits.audio_group_ticks
+            }
+        }
+    }
+
+    /// Drops whole old groups beyond the limits; inside a single oversized
+    /// group, drops frames from the front (new viewers then wait for the next
+    /// keyframe).
+    fn evict(&self, window: &mut Window) {
+        while window.group_starts.len() > self.limits.max_groups
+            || (window.bytes > self.limits.max_bytes && !window.frames.is_empty())
+        {
+            let keep_from = match window.group_starts.get(1) {
+                Some(&second) if window.group_starts.len() > 1 => second,
+                _ => window.base_seq + 1,
+            };
+            while window.base_seq < keep_from {
+                let Some(frame) = window.frames.pop_front() else {
+                    break;
+                };
+                window.bytes -= frame.payload_len();
+                window.base_seq += 1;
+            }
+            while window
+                .group_starts
+                .front()
+                .is_some_and(|&start| start < window.base_seq)
+            {
+                window.group_starts.pop_front();
+            }
+        }
+    }
+
+    pub(crate) fn publisher_left(&self, now: Instant) {
+        let mut window = self.lock();
+        window.publisher_since = None;
+        window.orphaned_since = Some(now);
+    }
+
+    /// A publisher took the name again within the reconnect window: the same
+    /// content goes on, with a discontinuity.
+    pub(crate) fn publisher_returned(&self, now: Instant) {
+        let mut window = self.lock();
+        window.publisher_since = Some(now);
+        window.orphaned_since = None;
+        window.pending_discontinuity = true;
+        self.stats
+            .publisher_reconnects
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn end(&self) {
+        let next = {
+            let mut window = self.lock();
+            window.ended = true;
+            window.next_seq()
+        };
+        // Wake readers so they see the end.
+        self.head.send_replace(next);
+    }
+}

@@ -1,0 +1,85 @@
+//! A frame as the fan-out holds it: shared by every viewer, with a cache of
+//! its encodings per output format.
+
+use avrs_media::{AudioConfig, MediaFrame, VideoConfig};
+use bytes::Bytes;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// The codec configurations in force for a run of frames. Frames point at
+/// their configuration, so a muxer sees a change (publisher reconnect with new
+/// parameters) exactly where it happens: compare with `Arc::ptr_eq`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TrackConfigs {
+    pub video: Option<VideoConfig>,
+    pub audio: Option<AudioConfig>,
+}
+
+/// Output encodings a frame can cache. One slot each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// A complete FLV tag (header, payload, previous-tag-size).
+    FlvTag,
+    /// RTMP chunks of the frame's message.
+    RtmpMessage,
+    /// A native AVRS content packet.
+    Native,
+}
+
+impl Encoding {
+    const COUNT: usize = 3;
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One frame of a live content.
+#[derive(Debug)]
+pub struct LiveFrame {
+    /// Position in the content, from 0, never reused.
+    pub seq: u64,
+    /// The frame, with times already rebased to keep the content monotonic
+    /// across publisher reconnects.
+    pub media: MediaFrame,
+    /// The configurations that decode this frame.
+    pub configs: Arc<TrackConfigs>,
+    /// The first frame after a publisher came back: players see a
+    /// discontinuity here.
+    pub discontinuity: bool,
+    /// When the server received the frame (for latency figures).
+    pub received: Instant,
+    encodings: [OnceLock<Bytes>; Encoding::COUNT],
+}
+
+impl LiveFrame {
+    pub(crate) fn new(
+        seq: u64,
+        media: MediaFrame,
+        configs: Arc<TrackConfigs>,
+        discontinuity: bool,
+        received: Instant,
+    ) -> Self {
+        Self {
+            seq,
+            media,
+            configs,
+            discontinuity,
+            received,
+            encodings: Default::default(),
+        }
+    }
+
+    /// This frame in `encoding`, made by `make` the first time any viewer
+    /// asks and shared with every later one.
+    pub fn encoded(&self, encoding: Encoding, make: impl FnOnce(&LiveFrame) -> Bytes) -> Bytes {
+        self.encodings[encoding.index()]
+            .get_or_init(|| make(self))
+            .clone()
+    }
+
+    /// Bytes this frame keeps alive (payload only; caches are bounded by it).
+    pub fn payload_len(&self) -> usize {
+        self.media.data.len()
+    }
+}
