@@ -65,6 +65,14 @@ pub enum ProtoError {
     #[error("{what}: {extra} unexpected trailing byte(s)")]
     TrailingBytes { what: &'static str, extra: usize },
 
+    /// A stream packet whose `seq_id` is not above the last accepted one.
+    #[error("replayed seq_id {seq_id}: the last accepted was {last}")]
+    Replay { seq_id: u64, last: u64 },
+
+    /// A sealed payload that does not authenticate (tampered, or not ours).
+    #[error("{what} failed authentication")]
+    Unauthenticated { what: &'static str },
+
     /// Any other structural rule broken; the text names the rule.
     #[error("malformed {what}: {reason}")]
     Malformed {

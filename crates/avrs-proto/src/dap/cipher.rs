@@ -53,7 +53,7 @@ pub trait PayloadCipher {
 
     /// Replaces `payload` (the sealed bytes after the header) by its
     /// plaintext, in place. A payload that does not authenticate is an error
-    /// (by convention [`crate::ProtoError::Malformed`] with `what: "sealed
+    /// (by convention [`crate::ProtoError::Unauthenticated`] with `what: "sealed
     /// payload"`), and the packet is dropped.
     fn open(&mut self, ctx: &PacketContext<'_>, payload: &mut BytesMut) -> Result<()>;
 }
@@ -119,9 +119,8 @@ impl PayloadCipher for ToyAead {
     }
 
     fn open(&mut self, ctx: &PacketContext<'_>, payload: &mut BytesMut) -> Result<()> {
-        let bad = crate::ProtoError::Malformed {
+        let bad = crate::ProtoError::Unauthenticated {
             what: "sealed payload",
-            reason: "authentication failed",
         };
         let body_len = payload.len().checked_sub(Self::TAG).ok_or(bad.clone())?;
         if payload[body_len..] != Self::tag(ctx, &payload[..body_len]) {

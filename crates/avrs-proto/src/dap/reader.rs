@@ -218,13 +218,11 @@ impl<C: PayloadCipher> StreamReader<C> {
     fn deliver(&mut self, plaintext: Bytes) -> Result<Event> {
         let packet =
             ChannelPacket::decode(plaintext).inspect_err(|_| self.stats.bad_payloads += 1)?;
-        match self.seq.check(packet.header.seq_id) {
-            SeqVerdict::Replay { .. } => {
+        let seq_id = packet.header.seq_id;
+        match self.seq.check(seq_id) {
+            SeqVerdict::Replay { last } => {
                 self.stats.replays += 1;
-                Err(ProtoError::Malformed {
-                    what: "channel packet seq_id",
-                    reason: "replay: not above the last accepted seq_id",
-                })
+                Err(ProtoError::Replay { seq_id, last })
             }
             SeqVerdict::Accept { lost } => {
                 if lost > 0 {

@@ -337,12 +337,8 @@ fn replayed_packet_is_dropped_and_counted() {
     let (outcomes, stats) = read_all(&wire);
     assert_eq!(outcomes.len(), 4);
     assert_eq!(&channel(&outcomes[1]).0.data[..], b"second");
-    let replay = Err(ProtoError::Malformed {
-        what: "channel packet seq_id",
-        reason: "replay: not above the last accepted seq_id",
-    });
-    assert_eq!(outcomes[2], replay);
-    assert_eq!(outcomes[3], replay);
+    assert_eq!(outcomes[2], Err(ProtoError::Replay { seq_id: 0, last: 1 }));
+    assert_eq!(outcomes[3], Err(ProtoError::Replay { seq_id: 1, last: 1 }));
     assert_eq!(stats.replays, 2);
     assert_eq!(stats.channel_packets, 2);
 }
@@ -404,9 +400,8 @@ fn tampered_header_fails_authentication_and_later_packets_still_open() {
     let outcomes = read_chunked(&mut reader, &wire, &[]);
     assert_eq!(
         outcomes[0],
-        Err(ProtoError::Malformed {
-            what: "sealed payload",
-            reason: "authentication failed"
+        Err(ProtoError::Unauthenticated {
+            what: "sealed payload"
         })
     );
     let (packet, lost) = channel(&outcomes[1]);
