@@ -24,10 +24,7 @@ pub enum MediaError {
     Unsupported { what: &'static str, detail: String },
     /// Input that breaks the format's rules.
     #[error("malformed {what}: {reason}")]
-    Malformed {
-        what: &'static str,
-        reason: String,
-    },
+    Malformed { what: &'static str, reason: String },
     /// A frame arrived before the configuration it needs.
     #[error("{what} before its codec configuration")]
     MissingConfig { what: &'static str },

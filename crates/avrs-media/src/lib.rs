@@ -18,4 +18,4 @@ pub mod hls;
 pub mod ts;
 
 pub use error::{MediaError, Result};
-pub use frame::{AudioConfig, MediaFrame, TrackKind, VideoConfig, TIMESCALE};
+pub use frame::{AudioConfig, MediaFrame, TIMESCALE, TrackKind, VideoConfig};
