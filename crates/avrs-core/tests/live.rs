@@ -394,3 +394,15 @@ async fn a_waiting_viewer_wakes_when_the_content_ends() {
     publisher.finish();
     assert!(reader.await.unwrap().ended);
 }
+
+#[test]
+fn new_contents_are_announced_once_and_returning_publishers_are_not() {
+    let reg = registry(ContentLimits::default());
+    let mut announcements = reg.announcements();
+    let first = reg.publish("live/q", Instant::now()).unwrap();
+    let announced = announcements.try_recv().unwrap();
+    assert!(Arc::ptr_eq(&announced, first.content()));
+    drop(first);
+    let _again = reg.publish("live/q", Instant::now()).unwrap();
+    assert!(announcements.try_recv().is_err(), "a reconnect is the same content");
+}

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use thiserror::Error;
+use tokio::sync::broadcast;
 
 /// Why a publish was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -36,6 +37,9 @@ pub struct ContentRegistry {
     reconnect_timeout: Duration,
     /// Source of content ids: `net_id` names this node, `srv_id` counts.
     id_source: Box<dyn Fn() -> Guuid + Send + Sync>,
+    /// Every new content is announced here (packagers, recorders, relays
+    /// start from it).
+    announcements: broadcast::Sender<Arc<LiveContent>>,
 }
 
 impl std::fmt::Debug for ContentRegistry {
@@ -66,7 +70,15 @@ impl ContentRegistry {
             limits,
             reconnect_timeout,
             id_source: Box::new(id_source),
+            announcements: broadcast::channel(64).0,
         }
+    }
+
+    /// A receiver of every content created from now on. A receiver that
+    /// falls more than 64 announcements behind is told it lagged; it can
+    /// catch up with [`Self::list`].
+    pub fn announcements(&self) -> broadcast::Receiver<Arc<LiveContent>> {
+        self.announcements.subscribe()
     }
 
     /// Registers a hook that sees every inbound frame from now on.
@@ -113,6 +125,8 @@ impl ContentRegistry {
                     now,
                 ));
                 contents.insert(name.to_owned(), content.clone());
+                // No receiver is not an error: nobody needs to know.
+                let _ = self.announcements.send(content.clone());
                 content
             }
         };
