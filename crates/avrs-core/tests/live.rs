@@ -404,5 +404,8 @@ fn new_contents_are_announced_once_and_returning_publishers_are_not() {
     assert!(Arc::ptr_eq(&announced, first.content()));
     drop(first);
     let _again = reg.publish("live/q", Instant::now()).unwrap();
-    assert!(announcements.try_recv().is_err(), "a reconnect is the same content");
+    assert!(
+        announcements.try_recv().is_err(),
+        "a reconnect is the same content"
+    );
 }

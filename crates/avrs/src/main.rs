@@ -7,7 +7,11 @@ mod keygen;
 mod serve;
 
 #[derive(Debug, Parser)]
-#[command(name = "avrs", version, about = "AVRE Stream: distributed, signed audio/video streaming")]
+#[command(
+    name = "avrs",
+    version,
+    about = "AVRE Stream: distributed, signed audio/video streaming"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
