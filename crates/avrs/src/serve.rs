@@ -1,6 +1,216 @@
-//! `avrs serve` (being written).
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
-pub fn run(_args: ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+//! `avrs serve`: build the effective configuration (file, then flags) and
+//! run a node. With no `--config` the built-in defaults describe an embedded
+//! single-node cluster.
+
+use anyhow::{Context, Result};
+use avrs_config::{Config, ConfigOverrides};
+use avrs_node::{Node, NodeOptions};
+use std::io::IsTerminal;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+/// Flags of `avrs serve`.
+#[derive(Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// INI file with an [avrs] section; without it, built-in defaults
+    /// (embedded single-node cluster).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check the configuration, print it, and exit without starting the node.
+    #[arg(long)]
+    pub check: bool,
+    /// Boxed: the flags are many strings, and `Command` holds `ServeArgs`
+    /// inline next to much smaller variants.
+    #[command(flatten)]
+    pub flags: Box<ConfigFlags>,
+}
+
+/// Flags that override config keys. Each is checked with the same rules as
+/// its key, and an error names the flag.
+#[derive(Debug, Default, clap::Args)]
+pub struct ConfigFlags {
+    /// Directory for keys, metadata and recordings (key data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// RTMP listen address, IP:PORT (key rtmp_address).
+    #[arg(long = "rtmp", value_name = "ADDR")]
+    pub rtmp: Option<String>,
+    /// HTTP listen address, IP:PORT (key http_address).
+    #[arg(long = "http", value_name = "ADDR")]
+    pub http: Option<String>,
+    /// QUIC listen address, IP:PORT (key quic_address).
+    #[arg(long = "quic", value_name = "ADDR")]
+    pub quic: Option<String>,
+    /// Roles, e.g. "host,server" or a mask such as 0x0102 (key role).
+    #[arg(long, value_name = "ROLES")]
+    pub role: Option<String>,
+    /// Cluster name or GUUID (key cluster_id).
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+    /// The cluster host, HOST:PORT (key host_address).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub host_address: Option<String>,
+    /// The balancer, HOST:PORT (key balancer_address).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub balancer_address: Option<String>,
+    /// Most client connections at once (key max_connections).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<String>,
+    /// Liveness announcement interval, e.g. 30s or 500ms (key heartbeat_interval).
+    #[arg(long, value_name = "DUR")]
+    pub heartbeat_interval: Option<String>,
+    /// Wait before reconnecting to a lost peer, e.g. 60s (key reconnect_timeout).
+    #[arg(long, value_name = "DUR")]
+    pub reconnect_timeout: Option<String>,
+    /// Extended (debug-level) logging (key debug_more).
+    #[arg(long)]
+    pub debug: bool,
+}
+
+impl ConfigFlags {
+    /// The flags as config overrides; a flag not given overrides nothing.
+    pub fn overrides(&self) -> ConfigOverrides {
+        ConfigOverrides {
+            data_dir: self.data_dir.clone(),
+            rtmp_address: self.rtmp.clone(),
+            http_address: self.http.clone(),
+            quic_address: self.quic.clone(),
+            role: self.role.clone(),
+            cluster_id: self.cluster_id.clone(),
+            host_address: self.host_address.clone(),
+            balancer_address: self.balancer_address.clone(),
+            max_connections: self.max_connections.clone(),
+            heartbeat_interval: self.heartbeat_interval.clone(),
+            reconnect_timeout: self.reconnect_timeout.clone(),
+            // Without --debug the file decides; the switch only turns it on.
+            debug_more: self.debug.then_some(true),
+            ..ConfigOverrides::default()
+        }
+    }
+}
+
+/// The configuration a node would run with: the `--config` file (or the
+/// built-in defaults), then the flags.
+pub fn effective_config(args: &ServeArgs) -> Result<Config> {
+    let base = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    Ok(base.with_overrides(&args.flags.overrides())?)
+}
+
+/// With `--check`, prints the effective configuration and stops. Otherwise
+/// runs the node until Ctrl-C or SIGTERM, then shuts it down cleanly.
+pub fn run(args: ServeArgs) -> Result<()> {
+    let config = effective_config(&args)?;
+    init_logging(config.debug_more);
+    if args.check {
+        print!("{}", describe(&args, &config));
+        tracing::info!("configuration is valid");
+        return Ok(());
+    }
+    let cpus = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.worker_threads(cpus))
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve_until_stopped(config))
+}
+
+async fn serve_until_stopped(config: Config) -> Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let node = Node::start(NodeOptions::from_config(&config)).await?;
+    print!("{}", announce(&node));
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    tracing::info!(
+        rtmp = %node.rtmp_address,
+        http = %node.http_address,
+        roles = %config.roles,
+        cluster = %config.cluster_id,
+        "node started"
+    );
+    wait_for_stop_signal().await?;
+    tracing::info!("stopping: closing listeners and connections");
+    node.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The lines a newcomer needs: where to publish and where to watch. Tests
+/// read the bound addresses from the `listening` lines.
+fn announce(node: &Node) -> String {
+    let rtmp = shown(node.rtmp_address);
+    let http = shown(node.http_address);
+    format!(
+        "avrs listening: rtmp {} http {}\n\
+         publish: ffmpeg -re -i INPUT -c:v libx264 -c:a aac -f flv rtmp://{rtmp}/live/NAME\n\
+         watch:   http://{http}/live/NAME.flv   rtmp://{rtmp}/live/NAME\n\
+         streams: http://{http}/api/streams   metrics: http://{http}/metrics\n",
+        node.rtmp_address, node.http_address,
+    )
+}
+
+/// An address a local client can use: a wildcard bind shows as loopback.
+fn shown(address: SocketAddr) -> SocketAddr {
+    let mut shown = address;
+    if address.ip().is_unspecified() {
+        shown.set_ip(if address.is_ipv4() {
+            Ipv4Addr::LOCALHOST.into()
+        } else {
+            Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    shown
+}
+
+async fn wait_for_stop_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("cannot watch Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+/// The effective configuration as INI text that `--config` reads back,
+/// headed by a comment that says where it came from.
+fn describe(args: &ServeArgs, config: &Config) -> String {
+    let source = match &args.config {
+        // Debug form: a path with a newline must not break the INI text.
+        Some(path) => format!("file {path:?}"),
+        None => "built-in defaults".to_owned(),
+    };
+    format!(
+        "# avrs effective configuration: {source}, then command-line flags\n{}",
+        config.to_ini()
+    )
+}
+
+/// Logs go to stderr. The level is info, or debug with `--debug` /
+/// `debug_more`; `RUST_LOG`, when set, takes precedence.
+fn init_logging(debug_more: bool) {
+    let level = if debug_more {
+        LevelFilter::DEBUG
+    } else {
+        LevelFilter::INFO
+    };
+    let filter = EnvFilter::builder()
+        .with_default_directive(level.into())
+        .from_env_lossy();
+    // Fails only if a subscriber is already set (e.g. by an embedding test).
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
 }

@@ -1,0 +1,139 @@
+//! HTTP-FLV: `GET /live/NAME.flv` streams FLV from the newest keyframe on.
+//!
+//! Each frame's FLV tag is made once and shared by every HTTP-FLV viewer
+//! (`Encoding::FlvTag`); a viewer's response gets whatever is ready at each
+//! wake-up, one buffer per tag, which hyper writes vectored.
+
+use crate::context::NodeContext;
+use avrs_core::live::{Encoding, LiveFrame, Protocol, Subscriber, TrackConfigs};
+use avrs_media::flv;
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Most frames taken from the fan-out per wake-up.
+const BATCH: usize = 256;
+
+/// HTTP-FLV of the content `live/{name}`.
+pub async fn serve(context: Arc<NodeContext>, name: &str) -> Response {
+    let content_name = format!("live/{name}");
+    let Some(content) = context.registry.get(&content_name) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("stream '{content_name}' is not live\n"),
+        )
+            .into_response();
+    };
+    let viewer = FlvViewer {
+        subscriber: content.subscribe(Protocol::HttpFlv),
+        configs: None,
+        _open: OpenStream::new(context.clone()),
+    };
+    let body = stream::unfold(viewer, next_chunks)
+        .flat_map(|chunks| stream::iter(chunks.into_iter().map(Ok::<_, Infallible>)));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "video/x-flv")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// One HTTP-FLV response in progress.
+struct FlvViewer {
+    subscriber: Subscriber,
+    /// The configurations last announced to this viewer.
+    configs: Option<Arc<TrackConfigs>>,
+    _open: OpenStream,
+}
+
+/// Counts open HTTP viewer streams for `/metrics`.
+struct OpenStream(Arc<NodeContext>);
+
+impl OpenStream {
+    fn new(context: Arc<NodeContext>) -> Self {
+        context
+            .metrics
+            .http_connections
+            .fetch_add(1, Ordering::Relaxed);
+        Self(context)
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0
+            .metrics
+            .http_connections
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The next buffers for one viewer, or `None` when the content has ended.
+async fn next_chunks(mut viewer: FlvViewer) -> Option<(Vec<Bytes>, FlvViewer)> {
+    loop {
+        let batch = viewer.subscriber.read(BATCH).await;
+        if batch.frames.is_empty() {
+            if batch.ended {
+                return None;
+            }
+            continue;
+        }
+        let mut chunks = Vec::with_capacity(batch.frames.len() + 3);
+        for frame in &batch.frames {
+            announce_configs(&mut viewer, frame, &mut chunks);
+            chunks.push(frame.encoded(Encoding::FlvTag, flv_tag));
+        }
+        let bytes: usize = chunks.iter().map(Bytes::len).sum();
+        viewer.subscriber.count_bytes_out(bytes);
+        return Some((chunks, viewer));
+    }
+}
+
+/// Before the first frame: the file header, metadata and sequence headers.
+/// After a configuration change: the new sequence headers, so what follows
+/// decodes.
+fn announce_configs(viewer: &mut FlvViewer, frame: &LiveFrame, chunks: &mut Vec<Bytes>) {
+    if viewer
+        .configs
+        .as_ref()
+        .is_some_and(|seen| Arc::ptr_eq(seen, &frame.configs))
+    {
+        return;
+    }
+    let configs = &frame.configs;
+    let (video, audio) = (configs.video.as_ref(), configs.audio.as_ref());
+    let announced = if viewer.configs.is_none() {
+        flv::stream_head(video, audio).map(|head| vec![head])
+    } else {
+        let ms = flv::frame_timestamp_ms(&frame.media);
+        let tags = video.map(|v| flv::video_config_tag(v, ms));
+        let tags = tags
+            .into_iter()
+            .chain(audio.map(|a| flv::audio_config_tag(a, ms)));
+        tags.collect()
+    };
+    match announced {
+        Ok(parts) => chunks.extend(parts.into_iter().map(Bytes::from)),
+        Err(err) => tracing::warn!(%err, "cannot announce codec configuration over FLV"),
+    }
+    viewer.configs = Some(configs.clone());
+}
+
+/// The frame as a whole FLV tag; a frame too large for FLV is sent as
+/// nothing (FLV cannot carry it) and logged.
+fn flv_tag(frame: &LiveFrame) -> Bytes {
+    match flv::frame_tag(&frame.media) {
+        Ok(tag) => Bytes::from(tag),
+        Err(err) => {
+            tracing::warn!(%err, seq = frame.seq, "frame cannot be carried in FLV");
+            Bytes::new()
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! HTTP: the viewer outputs (HTTP-FLV, later LL-HLS), the JSON API and the
+//! Prometheus metrics, on one listener.
+
+mod api;
+mod flv;
+pub mod hls;
+mod metrics;
+
+use crate::context::NodeContext;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The routes of a node's HTTP listener.
+pub fn router(context: Arc<NodeContext>) -> Router {
+    Router::new()
+        .route("/api/streams", get(api::streams))
+        .route("/metrics", get(metrics::render))
+        .route("/live/{*path}", get(live))
+        .with_state(context)
+}
+
+/// `GET /live/{*path}`: `NAME.flv` is HTTP-FLV of the content `live/NAME`;
+/// `NAME/FILE` (playlists, init segments, segments, parts) is its HLS.
+async fn live(
+    State(context): State<Arc<NodeContext>>,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Some(name) = path.strip_suffix(".flv") {
+        return flv::serve(context, name).await;
+    }
+    match path.rsplit_once('/') {
+        Some((name, file)) => hls::serve(context, name, file, query.as_deref()).await,
+        None => (
+            StatusCode::NOT_FOUND,
+            "unknown output: use live/NAME.flv or live/NAME/index.m3u8\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Serves HTTP until `shutdown`; open responses (viewer streams) end then.
+pub async fn serve(listener: TcpListener, context: Arc<NodeContext>, shutdown: CancellationToken) {
+    let app = router(context);
+    let stop = shutdown.clone();
+    if let Err(err) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    {
+        tracing::error!(%err, "HTTP listener failed");
+    }
+}

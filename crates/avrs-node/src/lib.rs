@@ -1,0 +1,137 @@
+//! The AVRS node runtime: binds the listeners, runs one task per
+//! connection, and shares one [`NodeContext`] between them. Protocol logic
+//! lives in the sans-IO crates; this crate moves bytes and time.
+//!
+//! Embedding: build a [`NodeOptions`], call [`Node::start`], read the bound
+//! addresses, and call [`Node::shutdown`] when done.
+
+pub mod context;
+pub mod hls;
+pub mod http;
+pub mod rtmp;
+
+pub use context::{NodeContext, NodeMetrics, PublishPolicy};
+
+use avrs_core::live::ContentLimits;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// What a node listens on and how it bounds its work.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    pub rtmp_address: SocketAddr,
+    pub http_address: SocketAddr,
+    pub limits: ContentLimits,
+    pub reconnect_timeout: Duration,
+    /// Upper bound on simultaneous connections of each listener.
+    pub max_connections: usize,
+    /// Names this node in content ids.
+    pub node_net_id: u64,
+}
+
+impl NodeOptions {
+    /// Everything on 127.0.0.1 with ports chosen by the system: for tests.
+    pub fn loopback_ephemeral() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self {
+            rtmp_address: any,
+            http_address: any,
+            limits: ContentLimits::default(),
+            reconnect_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            node_net_id: 1,
+        }
+    }
+
+    /// The options a configuration file (or the embedded default) asks for.
+    pub fn from_config(config: &avrs_config::Config) -> Self {
+        Self {
+            rtmp_address: config.rtmp_address,
+            http_address: config.http_address,
+            limits: ContentLimits::default(),
+            reconnect_timeout: config.reconnect_timeout,
+            max_connections: config.max_connections as usize,
+            node_net_id: 1,
+        }
+    }
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    pub context: Arc<NodeContext>,
+    pub rtmp_address: SocketAddr,
+    pub http_address: SocketAddr,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Node {
+    /// Binds every listener (failing fast with the address that could not be
+    /// bound) and starts serving.
+    pub async fn start(options: NodeOptions) -> anyhow::Result<Self> {
+        let context = NodeContext::new(
+            options.limits,
+            options.reconnect_timeout,
+            options.node_net_id,
+        );
+        let rtmp = bind(options.rtmp_address, "RTMP").await?;
+        let http = bind(options.http_address, "HTTP").await?;
+        let rtmp_address = rtmp.local_addr()?;
+        let http_address = http.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(rtmp::serve(
+            rtmp,
+            context.clone(),
+            options.max_connections,
+            shutdown.clone(),
+        ));
+        tasks.spawn(http::serve(http, context.clone(), shutdown.clone()));
+        tasks.spawn(hls::run(context.clone(), shutdown.clone()));
+        tasks.spawn(reap_contents(context.clone(), shutdown.clone()));
+        Ok(Self {
+            context,
+            rtmp_address,
+            http_address,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Stops accepting, closes every connection, and waits for the tasks.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// A token that stops the node when cancelled (for signal handlers).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+async fn bind(address: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for {what} on {address}: {e}"))
+}
+
+/// Ends contents whose publisher did not come back in time.
+async fn reap_contents(context: Arc<NodeContext>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {
+                for name in context.registry.reap(std::time::Instant::now()) {
+                    tracing::info!(stream = %name, "stream ended: publisher did not return in time");
+                }
+            }
+        }
+    }
+}
