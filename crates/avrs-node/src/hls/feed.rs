@@ -306,4 +306,41 @@ mod tests {
         assert!(!text.contains("init1.mp4"), "same codecs keep the init");
         assert!(text.ends_with("#EXT-X-ENDLIST\n"));
     }
+
+    /// The claim of `HlsSettings::default`: with millisecond timestamps,
+    /// every common frame rate gives parts of at least 85 % of PART-TARGET
+    /// and 2 s segments from a 2 s keyframe interval.
+    #[test]
+    fn default_parts_suit_common_frame_rates() {
+        let (configs, _) = fixture();
+        let config = HlsSettings::default().packager;
+        for fps in [
+            10.0_f64, 12.5, 15.0, 20.0, 23.976, 24.0, 25.0, 29.97, 30.0, 50.0, 59.94, 60.0,
+        ] {
+            let mut packager = Packager::new(&config, configs.video.clone(), None).unwrap();
+            let gop = (2.0 * fps).round() as usize;
+            for n in 0..(12.0 * fps) as usize {
+                let ms = (n as f64 * 1000.0 / fps).round() as i64;
+                let frame = MediaFrame {
+                    track: avrs_media::TrackKind::Video,
+                    dts: ms * 90,
+                    pts: ms * 90,
+                    keyframe: n % gop == 0,
+                    data: bytes::Bytes::from_static(&[0, 0, 0, 1, 0x41]),
+                };
+                packager.push(frame).unwrap();
+            }
+            let text = media_playlist(packager.timeline());
+            check_media_playlist(&text).unwrap_or_else(|v| panic!("{fps} fps: {v:?}\n{text}"));
+            let timeline = packager.timeline();
+            for segment in timeline.segments() {
+                assert!(segment.independent(), "{fps} fps\n{text}");
+                let seconds = segment.duration as f64 / 90_000.0;
+                assert!(
+                    (seconds - 2.0).abs() < 0.01,
+                    "{fps} fps: {seconds} s\n{text}"
+                );
+            }
+        }
+    }
 }

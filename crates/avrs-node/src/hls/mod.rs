@@ -26,11 +26,7 @@ pub use wait::{PlaylistReply, ResourceReply};
 
 use crate::context::NodeContext;
 use avrs_core::live::{LiveContent, Protocol};
-use avrs_media::hls::PackagerConfig;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -87,7 +83,7 @@ fn start(
     let known = context
         .hls
         .get(content.name())
-        .is_some_and(|s| Arc::ptr_eq(&s.content, &content));
+        .is_some_and(|s| Arc::ptr_eq(s.content(), &content));
     if known {
         return;
     }
@@ -97,12 +93,8 @@ fn start(
     // protocol exists in avrs-core yet).
     let subscriber = content.subscribe(Protocol::Hls);
     let (publish, snapshots) = watch::channel(None);
-    let stream = Arc::new(HlsStream {
-        content,
-        snapshots,
-        hold_limit: context.hls.settings().hold_limit(),
-        frames_read: AtomicU64::new(0),
-    });
+    let hold_limit = context.hls.settings().hold_limit();
+    let stream = Arc::new(HlsStream::new(content, snapshots, hold_limit));
     context.hls.insert(stream.clone());
     tasks.spawn(task::package(
         context.clone(),

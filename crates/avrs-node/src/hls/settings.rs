@@ -63,7 +63,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_settings_are_valid_and_documented_values() {
+    fn hold_limit_is_three_target_durations() {
         let settings = HlsSettings::default();
         assert_eq!(settings.target_duration(), 2);
         assert_eq!(settings.hold_limit(), Duration::from_secs(6));

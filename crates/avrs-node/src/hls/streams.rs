@@ -1,14 +1,12 @@
 //! The per-stream state HTTP requests read, and the map of it.
 
-use super::Snapshot;
+use super::{HlsSettings, Snapshot};
 use avrs_core::live::LiveContent;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
-
-use super::HlsSettings;
 
 /// The HLS state of every packaged content, by content name (`live/NAME`).
 #[derive(Debug, Default)]
@@ -43,12 +41,12 @@ impl HlsStreams {
 
     /// Adds `stream`, replacing an ended one of the same name (a new
     /// publisher after the old content ended).
-    fn insert(&self, stream: Arc<HlsStream>) {
+    pub(super) fn insert(&self, stream: Arc<HlsStream>) {
         self.write().insert(stream.name().to_owned(), stream);
     }
 
     /// Removes `stream` unless a newer stream has taken its name.
-    fn remove(&self, stream: &Arc<HlsStream>) {
+    pub(super) fn remove(&self, stream: &Arc<HlsStream>) {
         let mut streams = self.write();
         if streams
             .get(stream.name())
@@ -58,7 +56,7 @@ impl HlsStreams {
         }
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         self.write().clear();
     }
 
@@ -77,13 +75,26 @@ impl HlsStreams {
 #[derive(Debug)]
 pub struct HlsStream {
     content: Arc<LiveContent>,
-    snapshots: watch::Receiver<Option<Arc<Snapshot>>>,
-    hold_limit: Duration,
+    pub(super) snapshots: watch::Receiver<Option<Arc<Snapshot>>>,
+    pub(super) hold_limit: Duration,
     /// Frames taken from the fan-out and handled (packaged or refused).
-    frames_read: AtomicU64,
+    pub(super) frames_read: AtomicU64,
 }
 
 impl HlsStream {
+    pub(super) fn new(
+        content: Arc<LiveContent>,
+        snapshots: watch::Receiver<Option<Arc<Snapshot>>>,
+        hold_limit: Duration,
+    ) -> Self {
+        Self {
+            content,
+            snapshots,
+            hold_limit,
+            frames_read: AtomicU64::new(0),
+        }
+    }
+
     /// The content name, `live/NAME`.
     pub fn name(&self) -> &str {
         self.content.name()

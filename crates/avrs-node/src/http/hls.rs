@@ -46,9 +46,9 @@ pub async fn serve(
             format!("stream '{content_name}' is not live"),
         );
     };
-    let max_age = 3 * context.hls.settings().target_duration();
+    let target_duration = context.hls.settings().target_duration();
     if file == PLAYLIST {
-        return playlist(&stream, query, max_age).await;
+        return playlist(&stream, query, target_duration).await;
     }
     let Some(resource) = Resource::parse(file) else {
         return error(
@@ -57,7 +57,10 @@ pub async fn serve(
         );
     };
     match stream.resource(resource).await {
-        ResourceReply::Ready(chunks) => ok(&stream, MP4_CONTENT_TYPE, cache_for(max_age), chunks),
+        ResourceReply::Ready(chunks) => {
+            let cache = cache_for(3 * target_duration);
+            ok(&stream, MP4_CONTENT_TYPE, cache, chunks)
+        }
         ResourceReply::NotFound => error(
             StatusCode::NOT_FOUND,
             format!("'{file}' is not (or no longer) in the window of '{content_name}'"),
@@ -70,17 +73,19 @@ pub async fn serve(
     }
 }
 
-async fn playlist(stream: &HlsStream, query: Option<&str>, max_age: u64) -> Response {
+async fn playlist(stream: &HlsStream, query: Option<&str>, target_duration: u64) -> Response {
     let request = match parse_reload_query(query.unwrap_or("")) {
         Ok(request) => request,
         Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
     };
     match stream.playlist(request).await {
         PlaylistReply::Ready(snapshot) => {
-            // Blocking answers are cached for less than the time a player
-            // would wait for the next one.
+            // A plain request must see the newest state. A blocking one
+            // names the state it waited for, so any answer to it stays
+            // right: cached one target duration, a CDN collapses the
+            // identical requests of every viewer into one.
             let cache = match request {
-                Some(_) => cache_for(max_age / 3),
+                Some(_) => cache_for(target_duration),
                 None => HeaderValue::from_static("no-cache"),
             };
             ok(
