@@ -217,12 +217,7 @@ fn serve_takes_rtmp_from_ffmpeg_and_serves_http_flv_api_and_metrics() {
     assert_eq!(stream["publishing"], true);
     assert_eq!(stream["width"], 1280);
     assert_eq!(stream["height"], 720);
-    assert!(
-        stream["video_codec"]
-            .as_str()
-            .unwrap()
-            .starts_with("avc1.")
-    );
+    assert!(stream["video_codec"].as_str().unwrap().starts_with("avc1."));
     assert_eq!(stream["audio_codec"], "mp4a.40.2");
     assert!(stream["content_id"].as_str().unwrap().contains('-'));
     let (status, metrics) = http_get(server.http, "/metrics");
