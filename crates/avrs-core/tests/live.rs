@@ -409,3 +409,17 @@ fn new_contents_are_announced_once_and_returning_publishers_are_not() {
         "a reconnect is the same content"
     );
 }
+
+#[test]
+fn internal_readers_are_not_viewers() {
+    let reg = registry(ContentLimits::default());
+    let publisher = reg.publish("live/r", Instant::now()).unwrap();
+    let stats = &publisher.content().stats;
+    let _packager = publisher.content().subscribe(Protocol::Internal);
+    let _viewer = publisher.content().subscribe(Protocol::Rtmp);
+    assert_eq!(stats.total_viewers(), 1);
+    assert_eq!(stats.viewers(Protocol::Internal), 1);
+    assert!(!Protocol::ALL.contains(&Protocol::Internal));
+    stats.set_viewers(Protocol::Hls, 7);
+    assert_eq!(stats.total_viewers(), 8);
+}

@@ -5,7 +5,7 @@
 
 mod hls_support;
 
-use avrs_core::live::{ContentLimits, ContentRegistry};
+use avrs_core::live::{ContentLimits, ContentRegistry, Protocol};
 use avrs_node::hls::{HlsSettings, HlsStreams};
 use avrs_node::{NodeContext, NodeMetrics, PublishPolicy};
 use hls_support::*;
@@ -43,8 +43,24 @@ async fn files_headers_and_errors() {
     let (early, late) = frames.split_at(frames.len() / 4);
     publisher.push(early).await;
 
+    // Before any playlist fetch, the packager is no HLS viewer.
+    let content = node.context.registry.get("live/files").unwrap();
+    assert_eq!(content.stats.viewers(Protocol::Hls), 0);
+    assert_eq!(content.stats.viewers(Protocol::Internal), 1, "the packager");
+
     let reply = get(http, "/live/files/index.m3u8").await;
     let report = check_version(&reply, None);
+    assert_eq!(
+        content.stats.viewers(Protocol::Hls),
+        1,
+        "one client address"
+    );
+    get(http, "/live/files/index.m3u8").await;
+    assert_eq!(
+        content.stats.viewers(Protocol::Hls),
+        1,
+        "the same client again"
+    );
     assert_eq!(reply.header("cache-control"), Some("no-cache"));
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
     assert!(report.segments.len() >= 2, "{}", reply.text());

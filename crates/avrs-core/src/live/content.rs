@@ -32,16 +32,20 @@ impl Default for ContentLimits {
     }
 }
 
-/// Viewer protocols counted separately in statistics.
+/// Who reads a content: viewers by protocol, counted separately in
+/// statistics, and the node's own readers (packagers, recorders, relays).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
     Native,
     HttpFlv,
     Rtmp,
     Hls,
+    /// A reader inside the node, not a viewer: never in viewer counts.
+    Internal,
 }
 
 impl Protocol {
+    /// The viewer protocols (everything but [`Protocol::Internal`]).
     pub const ALL: [Protocol; 4] = [
         Protocol::Native,
         Protocol::HttpFlv,
@@ -55,6 +59,7 @@ impl Protocol {
             Protocol::HttpFlv => "http_flv",
             Protocol::Rtmp => "rtmp",
             Protocol::Hls => "hls",
+            Protocol::Internal => "internal",
         }
     }
 }
@@ -69,7 +74,8 @@ pub struct ContentStats {
     pub frames_dropped: AtomicU64,
     pub bytes_out: AtomicU64,
     pub publisher_reconnects: AtomicU64,
-    viewers: [AtomicU32; 4],
+    /// Indexed by `Protocol as usize`; the last slot counts internal readers.
+    viewers: [AtomicU32; 5],
 }
 
 impl ContentStats {
@@ -79,6 +85,12 @@ impl ContentStats {
 
     pub fn total_viewers(&self) -> u32 {
         Protocol::ALL.iter().map(|p| self.viewers(*p)).sum()
+    }
+
+    /// Sets the count of a protocol whose viewers are not connections
+    /// (HLS viewers are recent requesters, counted by the HLS output).
+    pub fn set_viewers(&self, protocol: Protocol, count: u32) {
+        self.viewers[protocol as usize].store(count, Ordering::Relaxed);
     }
 
     pub(crate) fn viewer_joined(&self, protocol: Protocol) {

@@ -238,7 +238,7 @@ mod tests {
         let (configs, frames) = fixture();
         let registry = registry();
         let publisher = registry.publish("live/f", Instant::now()).unwrap();
-        let mut reader = publisher.content().subscribe(Protocol::Hls);
+        let mut reader = publisher.content().subscribe(Protocol::Internal);
         let mut feeder = Feeder::new("live/f", HlsSettings::default().packager);
         let mut last = None;
 
@@ -281,7 +281,7 @@ mod tests {
         let registry = registry();
         let publisher = registry.publish("live/g", Instant::now()).unwrap();
         publisher.set_configs(configs);
-        let mut reader = publisher.content().subscribe(Protocol::Hls);
+        let mut reader = publisher.content().subscribe(Protocol::Internal);
         let mut feeder = Feeder::new("live/g", HlsSettings::default().packager);
         let mut last = None;
         let input = looped(&frames, 4);

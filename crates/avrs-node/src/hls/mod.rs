@@ -91,7 +91,7 @@ fn start(
     // announcement is missed. The packager is one reader however many HLS
     // viewers there are; it shows as one `hls` viewer (no internal
     // protocol exists in avrs-core yet).
-    let subscriber = content.subscribe(Protocol::Hls);
+    let subscriber = content.subscribe(Protocol::Internal);
     let (publish, snapshots) = watch::channel(None);
     let hold_limit = context.hls.settings().hold_limit();
     let stream = Arc::new(HlsStream::new(content, snapshots, hold_limit));

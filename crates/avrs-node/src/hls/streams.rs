@@ -1,11 +1,12 @@
 //! The per-stream state HTTP requests read, and the map of it.
 
 use super::{HlsSettings, Snapshot};
-use avrs_core::live::LiveContent;
+use avrs_core::live::{LiveContent, Protocol};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// The HLS state of every packaged content, by content name (`live/NAME`).
@@ -79,7 +80,17 @@ pub struct HlsStream {
     pub(super) hold_limit: Duration,
     /// Frames taken from the fan-out and handled (packaged or refused).
     pub(super) frames_read: AtomicU64,
+    /// When each client address last fetched the playlist.
+    recent_viewers: Mutex<HashMap<IpAddr, Instant>>,
 }
+
+/// An HLS viewer counts while it fetched the playlist this recently. LL-HLS
+/// players reload every part (0.35 s); plain HLS ones every segment (2 s).
+pub const VIEWER_WINDOW: Duration = Duration::from_secs(10);
+
+/// Most client addresses remembered per stream, so a flood of addresses
+/// cannot grow the map without bound.
+const MAX_TRACKED_VIEWERS: usize = 100_000;
 
 impl HlsStream {
     pub(super) fn new(
@@ -92,7 +103,36 @@ impl HlsStream {
             snapshots,
             hold_limit,
             frames_read: AtomicU64::new(0),
+            recent_viewers: Mutex::default(),
         }
+    }
+
+    /// Records a playlist fetch by `client` and updates the HLS viewer
+    /// count: the distinct addresses seen within [`VIEWER_WINDOW`].
+    pub fn saw_viewer(&self, client: IpAddr, now: Instant) {
+        let mut recent = self
+            .recent_viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if recent.len() < MAX_TRACKED_VIEWERS || recent.contains_key(&client) {
+            recent.insert(client, now);
+        }
+        self.publish_viewer_count(&mut recent, now);
+    }
+
+    /// Forgets viewers that stopped fetching (called as the stream moves).
+    pub fn refresh_viewers(&self, now: Instant) {
+        let mut recent = self
+            .recent_viewers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        self.publish_viewer_count(&mut recent, now);
+    }
+
+    fn publish_viewer_count(&self, recent: &mut HashMap<IpAddr, Instant>, now: Instant) {
+        recent.retain(|_, seen| now.saturating_duration_since(*seen) < VIEWER_WINDOW);
+        let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
+        self.content.stats.set_viewers(Protocol::Hls, count);
     }
 
     /// The content name, `live/NAME`.

@@ -44,6 +44,7 @@ pub(super) async fn package(
         }
         if published && let Some(timeline) = feeder.timeline() {
             publish.send_replace(Some(Arc::new(Snapshot::new(timeline.clone()))));
+            stream.refresh_viewers(std::time::Instant::now());
         }
         // Counted after publishing: whoever sees the count sees the result.
         stream

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream;
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The media playlist's name.
@@ -35,6 +36,7 @@ pub const PLAYLIST: &str = "index.m3u8";
 /// Answers one HLS request for the content `live/{name}`.
 pub async fn serve(
     context: Arc<NodeContext>,
+    client: IpAddr,
     name: &str,
     file: &str,
     query: Option<&str>,
@@ -48,6 +50,7 @@ pub async fn serve(
     };
     let target_duration = context.hls.settings().target_duration();
     if file == PLAYLIST {
+        stream.saw_viewer(client, std::time::Instant::now());
         return playlist(&stream, query, target_duration).await;
     }
     let Some(resource) = Resource::parse(file) else {

@@ -8,10 +8,11 @@ mod metrics;
 
 use crate::context::NodeContext;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,7 @@ pub fn router(context: Arc<NodeContext>) -> Router {
 /// `NAME/FILE` (playlists, init segments, segments, parts) is its HLS.
 async fn live(
     State(context): State<Arc<NodeContext>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -36,7 +38,7 @@ async fn live(
         return flv::serve(context, name).await;
     }
     match path.rsplit_once('/') {
-        Some((name, file)) => hls::serve(context, name, file, query.as_deref()).await,
+        Some((name, file)) => hls::serve(context, client.ip(), name, file, query.as_deref()).await,
         None => (
             StatusCode::NOT_FOUND,
             "unknown output: use live/NAME.flv or live/NAME/index.m3u8\n",
@@ -49,6 +51,7 @@ async fn live(
 pub async fn serve(listener: TcpListener, context: Arc<NodeContext>, shutdown: CancellationToken) {
     let app = router(context);
     let stop = shutdown.clone();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     if let Err(err) = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
