@@ -3,7 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod keygen;
+mod publish;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -23,6 +25,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Generate a private key file and print its public key and id.
     Keygen(keygen::KeygenArgs),
+    /// Publish a stream to a server (a synthetic, time-stamped source).
+    Publish(publish::PublishArgs),
+    /// Open many viewers of one stream and report throughput and latency.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +36,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
