@@ -8,6 +8,7 @@
 pub mod context;
 pub mod hls;
 pub mod http;
+pub mod native;
 pub mod rtmp;
 
 pub use context::{NodeContext, NodeMetrics, PublishPolicy};
@@ -25,6 +26,8 @@ use tokio_util::sync::CancellationToken;
 pub struct NodeOptions {
     pub rtmp_address: SocketAddr,
     pub http_address: SocketAddr,
+    /// UDP address of the native AVRS (QUIC) listener.
+    pub quic_address: SocketAddr,
     pub limits: ContentLimits,
     pub reconnect_timeout: Duration,
     /// Upper bound on simultaneous connections of each listener.
@@ -40,6 +43,7 @@ impl NodeOptions {
         Self {
             rtmp_address: any,
             http_address: any,
+            quic_address: any,
             limits: ContentLimits::default(),
             reconnect_timeout: Duration::from_secs(10),
             max_connections: 10_000,
@@ -52,6 +56,7 @@ impl NodeOptions {
         Self {
             rtmp_address: config.rtmp_address,
             http_address: config.http_address,
+            quic_address: config.quic_address,
             limits: ContentLimits::default(),
             reconnect_timeout: config.reconnect_timeout,
             max_connections: config.max_connections as usize,
@@ -66,6 +71,7 @@ pub struct Node {
     pub context: Arc<NodeContext>,
     pub rtmp_address: SocketAddr,
     pub http_address: SocketAddr,
+    pub quic_address: SocketAddr,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -84,7 +90,12 @@ impl Node {
         let rtmp_address = rtmp.local_addr()?;
         let http_address = http.local_addr()?;
         let shutdown = CancellationToken::new();
+        let (quic_address, native) =
+            native::bind(options.quic_address, context.clone(), shutdown.clone()).await?;
         let mut tasks = JoinSet::new();
+        tasks.spawn(async move {
+            let _ = native.await;
+        });
         tasks.spawn(rtmp::serve(
             rtmp,
             context.clone(),
@@ -98,6 +109,7 @@ impl Node {
             context,
             rtmp_address,
             http_address,
+            quic_address,
             shutdown,
             tasks,
         })

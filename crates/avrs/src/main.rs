@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod keygen;
+mod play;
 mod publish;
 mod serve;
 
@@ -25,6 +26,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Generate a private key file and print its public key and id.
     Keygen(keygen::KeygenArgs),
+    /// Watch a stream over native AVRS (QUIC) and write it as FLV or MPEG-TS.
+    Play(play::PlayArgs),
     /// Publish a stream to a server (a synthetic, time-stamped source).
     Publish(publish::PublishArgs),
     /// Open many viewers of one stream and report throughput and latency.
@@ -36,6 +39,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Play(args) => play::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Bench(args) => bench::run(args),
     };

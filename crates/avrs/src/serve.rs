@@ -151,11 +151,11 @@ fn announce(node: &Node) -> String {
     let rtmp = shown(node.rtmp_address);
     let http = shown(node.http_address);
     format!(
-        "avrs listening: rtmp {} http {}\n\
+        "avrs listening: rtmp {} http {} quic {}\n\
          publish: ffmpeg -re -i INPUT -c:v libx264 -c:a aac -f flv rtmp://{rtmp}/live/NAME\n\
          watch:   http://{http}/live/NAME.flv   rtmp://{rtmp}/live/NAME\n\
          streams: http://{http}/api/streams   metrics: http://{http}/metrics\n",
-        node.rtmp_address, node.http_address,
+        node.rtmp_address, node.http_address, node.quic_address,
     )
 }
 
