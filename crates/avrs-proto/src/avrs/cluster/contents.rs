@@ -119,27 +119,11 @@ impl Request for ContentDel {
     }
 }
 
-/// CONTENT_LIST_REQUEST `[ID]`: any member asks for the cluster's contents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContentListRequest {
-    pub id: Guuid,
-}
-
-impl Request for ContentListRequest {
-    type Kind = ClusterType;
-    const KIND: ClusterType = ClusterType::ContentListRequest;
-
-    fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
-        put_id(args, self.id);
-        Ok(())
-    }
-
-    fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
-        Ok(Self {
-            id: super::read_only_id(items)?,
-        })
-    }
-}
+id_only_request!(
+    "CONTENT_LIST_REQUEST `[ID]`: any member asks for the cluster's contents.",
+    ContentListRequest,
+    ClusterType::ContentListRequest
+);
 
 /// CONTENT_LIST_RESPONSE `[ID, CONTENT_ID…]`: the cluster and one CONTENT_ID
 /// item per content item, possibly none.

@@ -163,27 +163,7 @@ impl Request for Info {
     }
 }
 
-/// DESTROY `[ID]`: owner only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Destroy {
-    pub id: Guuid,
-}
-
-impl Request for Destroy {
-    type Kind = ClusterType;
-    const KIND: ClusterType = ClusterType::Destroy;
-
-    fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
-        put_id(args, self.id);
-        Ok(())
-    }
-
-    fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
-        Ok(Self {
-            id: super::read_only_id(items)?,
-        })
-    }
-}
+id_only_request!("DESTROY `[ID]`: owner only.", Destroy, ClusterType::Destroy);
 
 /// LIST_REQUEST `[]`: which clusters does the host know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

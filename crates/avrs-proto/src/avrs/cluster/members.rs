@@ -158,27 +158,11 @@ fn write_role(args: &mut TsdBuilder, role: Roles) -> Result<()> {
     Ok(())
 }
 
-/// MEMBER_REQUEST_DEL `[ID]`: the signer withdraws its own join request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemberRequestDel {
-    pub id: Guuid,
-}
-
-impl Request for MemberRequestDel {
-    type Kind = ClusterType;
-    const KIND: ClusterType = ClusterType::MemberRequestDel;
-
-    fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
-        put_id(args, self.id);
-        Ok(())
-    }
-
-    fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
-        Ok(Self {
-            id: super::read_only_id(items)?,
-        })
-    }
-}
+id_only_request!(
+    "MEMBER_REQUEST_DEL `[ID]`: the signer withdraws its own join request.",
+    MemberRequestDel,
+    ClusterType::MemberRequestDel
+);
 
 /// Reads [ID, MEMBER, MEMBER_ROLE?]; the role only where `with_role`.
 fn read_target(items: &[TsdItem<'_>], with_role: bool) -> Result<(Guuid, Hash32, Option<Roles>)> {

@@ -5,6 +5,33 @@
 //! that this type takes (else "argument not allowed"), and appear once
 //! unless the type repeats it (lists, codecs).
 
+/// A request whose only argument is the cluster ID.
+macro_rules! id_only_request {
+    ($doc:literal, $name:ident, $kind:expr) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name {
+            pub id: Guuid,
+        }
+
+        impl Request for $name {
+            type Kind = ClusterType;
+            const KIND: ClusterType = $kind;
+
+            fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
+                super::put_id(args, self.id);
+                Ok(())
+            }
+
+            fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
+                Ok(Self {
+                    id: super::read_only_id(items)?,
+                })
+            }
+        }
+    };
+}
+
 mod contents;
 mod lifecycle;
 mod members;
