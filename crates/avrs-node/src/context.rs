@@ -79,3 +79,38 @@ fn random_start() -> u64 {
     );
     hasher.finish() & 0x0000_FFFF_FFFF_FFFF
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn without_credentials_only_loopback_may_publish() {
+        let policy = PublishPolicy::default();
+        assert!(policy.check(peer("127.0.0.1:5000"), "live/a").is_ok());
+        assert!(policy.check(peer("127.8.9.10:5000"), "live/a").is_ok());
+        assert!(policy.check(peer("[::1]:5000"), "live/a").is_ok());
+        assert!(
+            policy
+                .check(peer("[::ffff:127.0.0.1]:5000"), "live/a")
+                .is_ok()
+        );
+        let refused = policy.check(peer("10.1.2.3:5000"), "live/a").unwrap_err();
+        assert!(refused.contains("needs a stream key or token"), "{refused}");
+        assert!(refused.contains("10.1.2.3"), "{refused}");
+        assert!(policy.check(peer("[2001:db8::1]:5000"), "live/a").is_err());
+    }
+
+    #[test]
+    fn listed_addresses_may_publish_too() {
+        let policy = PublishPolicy {
+            open_to: vec!["10.1.2.3".parse().unwrap()],
+        };
+        assert!(policy.check(peer("10.1.2.3:1"), "live/a").is_ok());
+        assert!(policy.check(peer("10.1.2.4:1"), "live/a").is_err());
+    }
+}
