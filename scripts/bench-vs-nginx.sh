@@ -91,7 +91,7 @@ free_port() {
 }
 
 # avrs serve, on ephemeral ports it reports on stdout.
-taskset -c "$SERVER_CPU" "$AVRS" serve --rtmp 127.0.0.1:0 --http 127.0.0.1:0 \
+taskset -c "$SERVER_CPU" "$AVRS" serve --rtmp 127.0.0.1:0 --http 127.0.0.1:0 --quic 127.0.0.1:0 \
   --data-dir "$WORK/avrs-data" >"$WORK/avrs.out" 2>"$WORK/avrs.log" &
 avrs_pid=$!
 pids+=("$avrs_pid")

@@ -150,10 +150,12 @@ async fn serve_until_stopped(config: Config) -> Result<()> {
 fn announce(node: &Node) -> String {
     let rtmp = shown(node.rtmp_address);
     let http = shown(node.http_address);
+    let quic = shown(node.quic_address);
     format!(
         "avrs listening: rtmp {} http {} quic {}\n\
          publish: ffmpeg -re -i INPUT -c:v libx264 -c:a aac -f flv rtmp://{rtmp}/live/NAME\n\
-         watch:   http://{http}/live/NAME.flv   rtmp://{rtmp}/live/NAME\n\
+         watch:   http://{http}/live/NAME.flv   http://{http}/live/NAME/index.m3u8   rtmp://{rtmp}/live/NAME\n\
+         native:  avrs play avrs://{quic}/live/NAME --out NAME.flv\n\
          streams: http://{http}/api/streams   metrics: http://{http}/metrics\n",
         node.rtmp_address, node.http_address, node.quic_address,
     )

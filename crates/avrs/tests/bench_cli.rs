@@ -20,7 +20,15 @@ struct Server {
 impl Server {
     fn start(data_dir: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_avrs"))
-            .args(["serve", "--rtmp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--rtmp",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+                "--quic",
+                "127.0.0.1:0",
+            ])
             .args(["--reconnect-timeout", "1s"])
             .arg("--data-dir")
             .arg(data_dir)

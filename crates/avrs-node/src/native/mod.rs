@@ -1,8 +1,36 @@
-//! Native AVRS over QUIC. Being written.
+//! Native AVRS over QUIC (ALPN `avrs/1`).
+//!
+//! - The client opens one bidirectional control stream and sends a signed
+//!   session OPEN bound to the connection (its TLS exporter value), then
+//!   CONTENT_ADD naming a live content; the server answers with `'r'`
+//!   return codes and a CONTENT_UPDATE describing the content.
+//! - The server sends each group of pictures on its own unidirectional
+//!   stream (a CONTENT_UPDATE, then one `'c'` packet per frame), newer
+//!   groups at higher priority; a group still open when the group after
+//!   next starts is reset, so a slow viewer skips ahead and never slows the
+//!   publisher or the other viewers.
+//! - Anything malformed is answered when possible and closes that
+//!   connection only.
+//!
+//! Layout: wire formats in `avrs_proto::avrs::quic`; sans-IO state here in
+//! [`session`] (control stream) and [`groups`] (group streams); the tokio
+//! drivers in `server`, `viewer` and [`client`]. `docs/protocol.md` has the
+//! byte layouts and codes.
+
+pub mod client;
+pub mod groups;
+pub mod media;
+mod server;
+pub mod session;
+pub mod tls;
+mod viewer;
+pub mod wire;
 
 use crate::context::NodeContext;
+use avrs_proto::avrs::quic::CloseCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Serves native AVRS sessions on `address` (UDP) until `shutdown`.
@@ -12,7 +40,34 @@ pub async fn bind(
     context: Arc<NodeContext>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let _ = context;
-    let task = tokio::spawn(async move { shutdown.cancelled().await });
-    Ok((address, task))
+    let config = tls::server_config()?;
+    let endpoint = quinn::Endpoint::server(config, address)
+        .map_err(|e| anyhow::anyhow!("cannot listen for QUIC on {address}: {e}"))?;
+    let bound = endpoint.local_addr()?;
+    let task = tokio::spawn(accept_loop(endpoint, context, shutdown));
+    Ok((bound, task))
+}
+
+async fn accept_loop(
+    endpoint: quinn::Endpoint,
+    context: Arc<NodeContext>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let incoming = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            incoming = endpoint.accept() => incoming,
+        };
+        let Some(incoming) = incoming else {
+            break;
+        };
+        tokio::spawn(server::serve_connection(
+            incoming,
+            context.clone(),
+            shutdown.clone(),
+        ));
+    }
+    endpoint.close(CloseCode::Shutdown.code().into(), b"server shutting down");
+    // Lets the close frames go out; bounded so shutdown never hangs.
+    let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
 }

@@ -17,6 +17,7 @@ pub mod control;
 pub mod flow;
 pub mod labels;
 pub mod packet;
+pub mod quic;
 pub mod request;
 pub mod retcode;
 pub mod retcode_map;

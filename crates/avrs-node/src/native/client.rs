@@ -1,0 +1,509 @@
+//! The native AVRS client (what `avrs play` and the tests use): connect,
+//! open a signed session bound to the connection, watch a content, and get
+//! its frames back in order.
+
+use super::groups::{Assembled, Assembler, AssemblerStats};
+use super::media::{media_frame, track_configs};
+use super::session::{ClientEvent, ClientSession};
+use super::tls;
+use super::wire::{ControlWriter, Message, ReadError, read_message, spawn_control_reader};
+use anyhow::{Context as _, bail};
+pub use avrs_core::live::TrackConfigs;
+use avrs_crypto::{Algorithm, SigningKey, sign_packet};
+use avrs_media::MediaFrame;
+use avrs_proto::Hash32;
+use avrs_proto::avrs::quic::{
+    self, ALPN, BINDING_SIZE, BoundOpen, CloseCode, ContentInfo, ContentRequest, EXPORTER_LABEL,
+    FrameFlags, FrameHeader, SeqCounter, StreamKind,
+};
+use avrs_proto::avrs::{SESSION_SIGN_CODE, SessionType, SubType};
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How long a reply to OPEN or CONTENT_ADD may take.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// After the server says the content ended: how long to wait for group
+/// data still on its way, at most, and without news.
+const END_GRACE: Duration = Duration::from_secs(2);
+const END_IDLE: Duration = Duration::from_millis(250);
+/// Messages read from group streams and not yet played.
+const GROUP_EVENTS: usize = 64;
+
+/// How to connect.
+#[derive(Debug)]
+pub struct ClientOptions {
+    /// The session key; a fresh Ed25519 key when `None`.
+    pub key: Option<SigningKey>,
+    pub connect_timeout: Duration,
+    /// The ALPN offered (tests offer a wrong one).
+    pub alpn: Vec<u8>,
+    /// Bytes the server may send ahead of what this client has read, per
+    /// group stream (twice that per connection). Small values make a slow
+    /// reader look like a slow network.
+    pub receive_window: u32,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            key: None,
+            connect_timeout: Duration::from_secs(5),
+            alpn: ALPN.to_vec(),
+            receive_window: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// A QUIC connection to `addr`, nothing more.
+pub async fn dial(
+    addr: SocketAddr,
+    options: &ClientOptions,
+) -> anyhow::Result<(quinn::Endpoint, quinn::Connection)> {
+    let limit = options.connect_timeout;
+    let local: SocketAddr = if addr.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let mut endpoint = quinn::Endpoint::client(local).context("open a UDP socket")?;
+    endpoint.set_default_client_config(tls::client_config(&options.alpn, options.receive_window)?);
+    let connecting = endpoint
+        .connect(addr, "avrs")
+        .with_context(|| format!("connect to {addr}"))?;
+    let conn = tokio::time::timeout(limit, connecting)
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "no answer from {addr} within {} s: is `avrs serve` listening for QUIC there?",
+                limit.as_secs_f32()
+            )
+        })?
+        .with_context(|| format!("connect to {addr}"))?;
+    Ok((endpoint, conn))
+}
+
+/// The connection's binding value (the TLS exporter both ends compute).
+pub fn binding(conn: &quinn::Connection) -> anyhow::Result<[u8; BINDING_SIZE]> {
+    let mut out = [0u8; BINDING_SIZE];
+    conn.export_keying_material(&mut out, EXPORTER_LABEL, &[])
+        .map_err(|_| anyhow::anyhow!("the connection has no TLS exporter"))?;
+    Ok(out)
+}
+
+/// A signed OPEN bound to `binding`.
+pub fn open_request(key: &SigningKey, binding: [u8; BINDING_SIZE]) -> anyhow::Result<Vec<u8>> {
+    let unsigned = BoundOpen { binding }.to_packet().finish();
+    Ok(sign_packet(&unsigned, SESSION_SIGN_CODE, key)?)
+}
+
+/// An open session.
+#[derive(Debug)]
+pub struct Session {
+    endpoint: quinn::Endpoint,
+    conn: quinn::Connection,
+    control: ControlWriter,
+    messages: mpsc::Receiver<Result<Message, ReadError>>,
+    seq: SeqCounter,
+    state: ClientSession,
+    /// The session id: the key's id.
+    pub id: Hash32,
+    /// The server accepted the OPEN.
+    opened: bool,
+}
+
+impl Session {
+    /// Connects and sends a session OPEN signed with `options.key`. The reply
+    /// is not awaited: a CONTENT_ADD can follow in the same flight, saving a
+    /// round trip before the first frame ([`Self::watch`] checks both
+    /// replies; [`Self::opened`] waits for this one alone).
+    pub async fn connect(addr: SocketAddr, options: ClientOptions) -> anyhow::Result<Self> {
+        let (endpoint, conn) = dial(addr, &options).await?;
+        let key = match options.key {
+            Some(key) => key,
+            None => SigningKey::generate(Algorithm::Ed25519)?,
+        };
+        let (send, recv) = conn.open_bi().await.context("open the control stream")?;
+        let mut session = Self {
+            endpoint,
+            conn: conn.clone(),
+            control: ControlWriter::new(send),
+            messages: spawn_control_reader(recv),
+            seq: SeqCounter::default(),
+            state: ClientSession::default(),
+            id: key.id(),
+            opened: false,
+        };
+        let open = open_request(&key, binding(&conn)?)?;
+        session.send(SessionType::Open, &open).await?;
+        Ok(session)
+    }
+
+    /// Waits for the server to accept the OPEN.
+    pub async fn opened(&mut self) -> anyhow::Result<()> {
+        while !self.opened {
+            let event = self.next_event().await?;
+            self.expect_open(event)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the OPEN reply; any other event is unexpected before it.
+    fn expect_open(&mut self, event: ClientEvent) -> anyhow::Result<()> {
+        match event {
+            ClientEvent::Opened => {
+                self.opened = true;
+                Ok(())
+            }
+            ClientEvent::Refused { reply, .. } => {
+                bail!("session OPEN refused: {} {}", reply.code, reply.text)
+            }
+            other => bail!("unexpected answer to OPEN: {other:?}"),
+        }
+    }
+
+    pub fn connection(&self) -> &quinn::Connection {
+        &self.conn
+    }
+
+    /// Sends a session request of `kind` and expects its reply later.
+    pub async fn send(&mut self, kind: SessionType, data: &[u8]) -> anyhow::Result<()> {
+        self.control
+            .write(SubType::Session, data)
+            .await
+            .context("send on the control stream")?;
+        self.state.sent(kind);
+        Ok(())
+    }
+
+    /// The next thing the server says on the control stream.
+    pub async fn next_event(&mut self) -> anyhow::Result<ClientEvent> {
+        let message = tokio::time::timeout(REPLY_TIMEOUT, self.messages.recv())
+            .await
+            .map_err(|_| anyhow::anyhow!("no reply from the server within 5 s"))?;
+        self.event(message)
+    }
+
+    fn event(
+        &mut self,
+        message: Option<Result<Message, ReadError>>,
+    ) -> anyhow::Result<ClientEvent> {
+        let message = match message {
+            Some(Ok(message)) => message,
+            Some(Err(err)) => bail!("control stream: {err}{}", self.close_reason()),
+            None => bail!("the server ended the session{}", self.close_reason()),
+        };
+        self.seq.accept(message.header.seq_id)?;
+        Ok(self.state.handle(message.subtype, &message.data)?)
+    }
+
+    fn close_reason(&self) -> String {
+        match self.conn.close_reason() {
+            Some(reason) => format!(" ({reason})"),
+            None => String::new(),
+        }
+    }
+
+    /// Watches the live content `name` (`live/NAME`).
+    pub async fn watch(mut self, name: &str) -> anyhow::Result<Watch> {
+        let request = ContentRequest::watch(name).to_packet()?.finish();
+        // Accept group streams from now on: the first may beat the reply.
+        // Small: a reader that stops reading should soon stop the QUIC
+        // window too, so the server sees it lag and drops old groups.
+        let (groups_tx, groups) = mpsc::channel(GROUP_EVENTS);
+        let accept = tokio::spawn(accept_groups(self.conn.clone(), groups_tx));
+        self.send(SessionType::ContentAdd, &request).await?;
+        let mut info = None;
+        let content_id = loop {
+            let event = self.next_event().await?;
+            if !self.opened {
+                if let Err(err) = self.expect_open(event) {
+                    accept.abort();
+                    return Err(err);
+                }
+                continue;
+            }
+            match event {
+                ClientEvent::Info(i) => info = Some(i),
+                ClientEvent::Watching { content_id } => break content_id,
+                ClientEvent::Refused { reply, .. } => {
+                    accept.abort();
+                    bail!("cannot watch {name}: {} {}", reply.code, reply.text)
+                }
+                _ => {}
+            }
+        };
+        Ok(Watch {
+            session: self,
+            content_id,
+            info,
+            groups,
+            accept,
+            assembler: Assembler::default(),
+            configs: None,
+            gap: false,
+            end: None,
+            draining: false,
+        })
+    }
+}
+
+/// A frame played back, in content order.
+#[derive(Debug, Clone)]
+pub struct PlayedFrame {
+    /// Position in the content (gaps are frames this viewer missed).
+    pub seq: u64,
+    pub media: MediaFrame,
+    /// The configurations that decode it (the same `Arc` until they change).
+    pub configs: Arc<TrackConfigs>,
+    /// The publisher came back just before this frame.
+    pub discontinuity: bool,
+    /// Frames are missing just before this one (a dropped group).
+    pub after_gap: bool,
+}
+
+/// What a group stream carries.
+#[derive(Debug, Clone)]
+pub enum GroupItem {
+    Info(ContentInfo),
+    Frame {
+        flow_id: u8,
+        content_id: u32,
+        header: FrameHeader,
+        data: Bytes,
+    },
+}
+
+/// What the stream readers report.
+#[derive(Debug)]
+enum StreamEvent {
+    Item {
+        stream: u64,
+        seq: u64,
+        item: GroupItem,
+    },
+    End {
+        stream: u64,
+        complete: bool,
+    },
+}
+
+/// A content being watched.
+#[derive(Debug)]
+pub struct Watch {
+    session: Session,
+    content_id: u32,
+    /// What the server said about the content when it was added.
+    pub info: Option<ContentInfo>,
+    groups: mpsc::Receiver<StreamEvent>,
+    accept: JoinHandle<()>,
+    assembler: Assembler<GroupItem>,
+    configs: Option<Arc<TrackConfigs>>,
+    gap: bool,
+    /// After the end notice: (hard deadline, idle deadline).
+    end: Option<(Instant, Instant)>,
+    draining: bool,
+}
+
+impl Watch {
+    pub fn content_id(&self) -> u32 {
+        self.content_id
+    }
+
+    pub fn stats(&self) -> AssemblerStats {
+        self.assembler.stats
+    }
+
+    pub fn connection(&self) -> &quinn::Connection {
+        &self.session.conn
+    }
+
+    /// The next frame in order; `None` once the content has ended.
+    pub async fn next_frame(&mut self) -> anyhow::Result<Option<PlayedFrame>> {
+        loop {
+            if let Some(frame) = self.take_ready()? {
+                return Ok(Some(frame));
+            }
+            if self.draining {
+                return Ok(None);
+            }
+            let deadline = self.end.map(|(hard, idle)| hard.min(idle));
+            tokio::select! {
+                event = self.groups.recv() => match event {
+                    Some(event) => self.on_stream(event),
+                    None if self.end.is_some() => self.draining = true,
+                    None => bail!("the connection closed{}", self.session.close_reason()),
+                },
+                message = self.session.messages.recv() => {
+                    match self.session.event(message)? {
+                        ClientEvent::Ended { content_id } if content_id == self.content_id => {
+                            let now = Instant::now();
+                            self.end = Some((now + END_GRACE, now + END_IDLE));
+                        }
+                        ClientEvent::Refused { request, reply } => {
+                            bail!("{request} refused: {} {}", reply.code, reply.text)
+                        }
+                        _ => {}
+                    }
+                }
+                _ = sleep_until(deadline), if deadline.is_some() => self.on_end_deadline(),
+            }
+        }
+    }
+
+    fn on_stream(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Item { stream, seq, item } => self.assembler.push(stream, seq, item),
+            StreamEvent::End { stream, complete } => self.assembler.end(stream, complete),
+        }
+        if let Some((_, idle)) = &mut self.end {
+            *idle = Instant::now() + END_IDLE;
+        }
+    }
+
+    fn on_end_deadline(&mut self) {
+        let Some((hard, idle)) = &mut self.end else {
+            return;
+        };
+        let now = Instant::now();
+        if now >= *hard || self.assembler.open_streams() == 0 {
+            self.draining = true;
+        } else {
+            *idle = now + END_IDLE;
+        }
+    }
+
+    fn take_ready(&mut self) -> anyhow::Result<Option<PlayedFrame>> {
+        loop {
+            let next = if self.draining {
+                self.assembler.drain()
+            } else {
+                self.assembler.pop()
+            };
+            let Some(next) = next else {
+                return Ok(None);
+            };
+            let positioned = match next {
+                Assembled::Gap => {
+                    self.gap = true;
+                    continue;
+                }
+                Assembled::Item(positioned) => positioned,
+            };
+            match positioned.item {
+                GroupItem::Info(info) => {
+                    let configs = track_configs(&info)?;
+                    if self.configs.as_deref() != Some(&configs) {
+                        self.configs = Some(Arc::new(configs));
+                    }
+                }
+                GroupItem::Frame {
+                    flow_id,
+                    content_id,
+                    header,
+                    data,
+                } => {
+                    if content_id != self.content_id {
+                        continue;
+                    }
+                    let Some(configs) = self.configs.clone() else {
+                        bail!("a frame came before its group's CONTENT_UPDATE");
+                    };
+                    return Ok(Some(PlayedFrame {
+                        seq: positioned.seq,
+                        media: media_frame(flow_id, header, data)?,
+                        configs,
+                        discontinuity: header.flags.contains(FrameFlags::DISCONTINUITY),
+                        after_gap: std::mem::take(&mut self.gap),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Ends the session cleanly and lets the server hear about it.
+    pub async fn close(self) {
+        self.accept.abort();
+        self.session
+            .conn
+            .close(CloseCode::NoError.code().into(), b"done");
+        let _ =
+            tokio::time::timeout(Duration::from_secs(1), self.session.endpoint.wait_idle()).await;
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.session
+            .conn
+            .close(CloseCode::NoError.code().into(), b"done");
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Accepts group streams and reads each in its own task.
+async fn accept_groups(conn: quinn::Connection, events: mpsc::Sender<StreamEvent>) {
+    while let Ok(recv) = conn.accept_uni().await {
+        tokio::spawn(read_group(recv, events.clone()));
+    }
+}
+
+async fn read_group(mut recv: quinn::RecvStream, events: mpsc::Sender<StreamEvent>) {
+    let stream = u64::from(recv.id());
+    let complete = loop {
+        let message = match read_message(&mut recv, StreamKind::Group).await {
+            Ok(Some(message)) => message,
+            Ok(None) => break true,
+            Err(ReadError::Reset(_)) => break false,
+            Err(err) => {
+                tracing::debug!(%err, "native: group stream unreadable");
+                break false;
+            }
+        };
+        let item = match decode_item(&message) {
+            Ok(item) => item,
+            Err(err) => {
+                tracing::warn!(%err, "native: bad message on a group stream");
+                let _ = recv.stop(quic::RESET_CANCELLED.into());
+                break false;
+            }
+        };
+        let seq = message.header.seq_id;
+        if events
+            .send(StreamEvent::Item { stream, seq, item })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    };
+    let _ = events.send(StreamEvent::End { stream, complete }).await;
+}
+
+fn decode_item(message: &Message) -> anyhow::Result<GroupItem> {
+    Ok(match message.subtype {
+        SubType::Session => GroupItem::Info(ContentInfo::decode(&message.data)?),
+        SubType::Content => {
+            let (content, header, frame) = quic::decode_frame(&message.data)?;
+            let offset = message.data.len() - frame.len();
+            GroupItem::Frame {
+                flow_id: content.flow_id,
+                content_id: content.content_id,
+                header,
+                data: message.data.slice(offset..),
+            }
+        }
+        other => bail!("sub-type {other} on a group stream"),
+    })
+}

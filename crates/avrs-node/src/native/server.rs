@@ -1,0 +1,262 @@
+//! One native connection: handshake checks, the control stream driven
+//! through [`ServerSession`], and the viewers it starts.
+
+use super::session::{ServerSession, Step, content_added, content_not_found, ended_notice};
+use super::viewer::Viewer;
+use super::wire::{ControlWriter, ReadError, spawn_control_reader};
+use crate::context::NodeContext;
+use avrs_core::live::LiveContent;
+use avrs_proto::avrs::quic::{
+    ALPN, BINDING_SIZE, CloseCode, ContentTarget, EXPORTER_LABEL, SeqCounter,
+};
+use avrs_proto::avrs::{RetCodePacket, SubType};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// The TLS handshake must be over within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The control stream and a successful OPEN must come within this.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a last reply may take to reach the client before closing.
+const LAST_REPLY_WAIT: Duration = Duration::from_secs(1);
+
+/// Serves one incoming connection to its end. Every failure stays inside
+/// this connection: it is logged, answered when possible, and closed.
+pub async fn serve_connection(
+    incoming: quinn::Incoming,
+    context: Arc<NodeContext>,
+    shutdown: CancellationToken,
+) {
+    let remote = incoming.remote_address();
+    let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, incoming).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(err)) => {
+            tracing::info!(%remote, %err, "native: handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%remote, "native: handshake timed out");
+            return;
+        }
+    };
+    let Some(binding) = checked_binding(&conn, remote) else {
+        return;
+    };
+    let control = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        control = tokio::time::timeout(OPEN_TIMEOUT, conn.accept_bi()) => control,
+    };
+    let (send, recv) = match control {
+        Ok(Ok(streams)) => streams,
+        Ok(Err(err)) => {
+            tracing::debug!(%remote, %err, "native: connection ended before a control stream");
+            return;
+        }
+        Err(_) => {
+            close(&conn, CloseCode::Timeout, "no control stream in time");
+            tracing::info!(%remote, "native: no control stream in time");
+            return;
+        }
+    };
+    // Replies go before any group data.
+    let _ = send.set_priority(i32::MAX);
+    let mut connection = Connection {
+        context,
+        conn: conn.clone(),
+        remote,
+        control: ControlWriter::new(send),
+        session: ServerSession::new(binding),
+        viewers: HashMap::new(),
+    };
+    connection.run(recv, shutdown).await;
+    for (_, viewer) in connection.viewers.drain() {
+        viewer.stop();
+    }
+}
+
+/// ALPN must be ours (rustls already refuses other offers; a client that
+/// offers none is caught here); then the connection's binding value.
+fn checked_binding(conn: &quinn::Connection, remote: SocketAddr) -> Option<[u8; BINDING_SIZE]> {
+    let alpn = conn
+        .handshake_data()
+        .and_then(|data| data.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|data| data.protocol);
+    if alpn.as_deref() != Some(ALPN) {
+        close(conn, CloseCode::WrongProtocol, "ALPN avrs/1 required");
+        tracing::warn!(%remote, "native: refused a connection without ALPN avrs/1");
+        return None;
+    }
+    let mut binding = [0u8; BINDING_SIZE];
+    if let Err(err) = conn.export_keying_material(&mut binding, EXPORTER_LABEL, &[]) {
+        close(conn, CloseCode::WrongProtocol, "no TLS exporter");
+        tracing::warn!(%remote, ?err, "native: no TLS exporter on the connection");
+        return None;
+    }
+    Some(binding)
+}
+
+fn close(conn: &quinn::Connection, code: CloseCode, reason: &str) {
+    conn.close(code.code().into(), reason.as_bytes());
+}
+
+struct Connection {
+    context: Arc<NodeContext>,
+    conn: quinn::Connection,
+    remote: SocketAddr,
+    control: ControlWriter,
+    session: ServerSession,
+    viewers: HashMap<u32, Viewer>,
+}
+
+impl Connection {
+    async fn run(&mut self, recv: quinn::RecvStream, shutdown: CancellationToken) {
+        let mut messages = spawn_control_reader(recv);
+        let (ended_tx, mut ended) = mpsc::unbounded_channel();
+        let mut seq = SeqCounter::default();
+        let open_deadline = tokio::time::sleep(OPEN_TIMEOUT);
+        tokio::pin!(open_deadline);
+        loop {
+            let flow = tokio::select! {
+                _ = shutdown.cancelled() => {
+                    close(&self.conn, CloseCode::Shutdown, "server shutting down");
+                    ControlFlow::Break(())
+                }
+                _ = &mut open_deadline, if self.session.id().is_none() => {
+                    tracing::info!(remote = %self.remote, "native: no session OPEN in time");
+                    close(&self.conn, CloseCode::Timeout, "no session OPEN in time");
+                    ControlFlow::Break(())
+                }
+                message = messages.recv() => match message {
+                    Some(Ok(message)) => {
+                        let step = match seq.accept(message.header.seq_id) {
+                            Ok(()) => self.session.handle(message.subtype, &message.data),
+                            Err(err) => self.session.framing_error(&err),
+                        };
+                        self.apply(step, &ended_tx).await
+                    }
+                    Some(Err(ReadError::Framing(err))) => {
+                        let step = self.session.framing_error(&err);
+                        self.apply(step, &ended_tx).await
+                    }
+                    Some(Err(err)) => {
+                        tracing::debug!(remote = %self.remote, %err, "native: control stream ended");
+                        close(&self.conn, CloseCode::ProtocolViolation, "control stream broken");
+                        ControlFlow::Break(())
+                    }
+                    // The client finished its control stream: the session is over.
+                    None => {
+                        close(&self.conn, CloseCode::NoError, "control stream finished");
+                        ControlFlow::Break(())
+                    }
+                },
+                Some(content_id) = ended.recv() => self.content_ended(content_id).await,
+                _ = self.conn.closed() => ControlFlow::Break(()),
+            };
+            if flow.is_break() {
+                return;
+            }
+        }
+    }
+
+    async fn apply(&mut self, step: Step, ended: &mpsc::UnboundedSender<u32>) -> ControlFlow<()> {
+        match step {
+            Step::Ignore => ControlFlow::Continue(()),
+            Step::Reply(reply) => self.reply(&reply).await,
+            Step::Opened { id, reply } => {
+                tracing::debug!(remote = %self.remote, session = %&id.to_hex()[..16], "native: session open");
+                self.reply(&reply).await
+            }
+            Step::Refuse { reply, close: code } => {
+                tracing::warn!(
+                    remote = %self.remote,
+                    code = %reply.code,
+                    text = %reply.text,
+                    "native: session refused, closing the connection"
+                );
+                self.last_reply(&reply, code).await
+            }
+            Step::Watch { content_id, target } => self.watch(content_id, target, ended).await,
+            Step::Unwatch { content_id, reply } => {
+                if let Some(viewer) = self.viewers.remove(&content_id) {
+                    viewer.stop();
+                }
+                self.reply(&reply).await
+            }
+            Step::Close { reply } => self.last_reply(&reply, CloseCode::NoError).await,
+        }
+    }
+
+    async fn watch(
+        &mut self,
+        content_id: u32,
+        target: ContentTarget,
+        ended: &mpsc::UnboundedSender<u32>,
+    ) -> ControlFlow<()> {
+        let Some(content) = resolve(&self.context, &target) else {
+            self.session.watch_failed(content_id);
+            tracing::info!(remote = %self.remote, ?target, "native: content not found");
+            return self.reply(&content_not_found(&target)).await;
+        };
+        let info = super::media::content_info(content_id, &content.configs());
+        let info = info.encode().expect("configurations always encode");
+        if self.control.write(SubType::Session, &info).await.is_err() {
+            return ControlFlow::Break(());
+        }
+        tracing::debug!(remote = %self.remote, stream = content.name(), content_id, "native: viewer joined");
+        let viewer = Viewer::spawn(self.conn.clone(), content, content_id, ended.clone());
+        self.viewers.insert(content_id, viewer);
+        self.reply(&content_added(content_id)).await
+    }
+
+    async fn content_ended(&mut self, content_id: u32) -> ControlFlow<()> {
+        self.session.content_ended(content_id);
+        self.viewers.remove(&content_id);
+        match self
+            .control
+            .write(SubType::Session, &ended_notice(content_id))
+            .await
+        {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        }
+    }
+
+    async fn reply(&mut self, reply: &RetCodePacket) -> ControlFlow<()> {
+        let data = reply.encode().unwrap_or_else(|_| {
+            RetCodePacket::new(reply.code)
+                .encode()
+                .expect("a code name always encodes")
+        });
+        match self.control.write(SubType::RetCode, &data).await {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
+        }
+    }
+
+    /// Sends the reply, lets it arrive, then closes the connection.
+    async fn last_reply(&mut self, reply: &RetCodePacket, code: CloseCode) -> ControlFlow<()> {
+        let _ = self.reply(reply).await;
+        self.control.finish(LAST_REPLY_WAIT).await;
+        close(&self.conn, code, reply.code.name());
+        ControlFlow::Break(())
+    }
+}
+
+/// The live content a CONTENT_ADD names. The node is a single-node cluster
+/// for now: the cluster UUID is not checked.
+fn resolve(context: &NodeContext, target: &ContentTarget) -> Option<Arc<LiveContent>> {
+    let content = match target {
+        ContentTarget::Name(name) => context.registry.get(name),
+        ContentTarget::Uuid { content, .. } => context
+            .registry
+            .list()
+            .into_iter()
+            .find(|c| c.id() == *content),
+    };
+    content.filter(|c| !c.is_ended())
+}

@@ -1,0 +1,143 @@
+//! TLS 1.3 and QUIC transport settings of native AVRS, server and client.
+//!
+//! One crypto provider, aws-lc-rs, whose default key exchange groups put
+//! the hybrid post-quantum X25519MLKEM768 first. The server presents a
+//! self-signed certificate made at start (rcgen); the client does not check
+//! it yet: authenticity of the session comes from the signed, connection-
+//! bound OPEN, and the secure-sessions work will pin or verify the server
+//! certificate (configured `certificate_file`, fingerprint in the URL).
+
+use anyhow::Context as _;
+use avrs_proto::avrs::quic::ALPN;
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Names in the self-signed certificate.
+const CERT_NAMES: [&str; 2] = ["avrs", "localhost"];
+
+/// A silent connection is dropped after this long.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bytes the server may keep queued for one connection. Bounds how far a
+/// slow viewer can fall behind before its old groups are dropped (about 6 s
+/// at 2.5 Mbit/s); queued frames are shared `Bytes`, not copies.
+const SERVER_SEND_WINDOW: u64 = 2 * 1024 * 1024;
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// A QUIC server configuration with a fresh self-signed certificate.
+pub fn server_config() -> anyhow::Result<quinn::ServerConfig> {
+    let names: Vec<String> = CERT_NAMES.iter().map(|n| n.to_string()).collect();
+    let certified =
+        rcgen::generate_simple_self_signed(names).context("generate the QUIC certificate")?;
+    let cert = certified.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        certified.signing_key.serialize_der(),
+    ));
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .context("TLS 1.3 with aws-lc-rs")?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .context("install the QUIC certificate")?;
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.max_early_data_size = 0;
+    let crypto = QuicServerConfig::try_from(tls).context("QUIC TLS configuration")?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_idle_timeout(Some(IDLE_TIMEOUT.try_into().expect("30 s fits")))
+        // One control stream per connection; clients open no uni streams.
+        .max_concurrent_bidi_streams(1u32.into())
+        .max_concurrent_uni_streams(0u32.into())
+        .send_window(SERVER_SEND_WINDOW);
+    config.transport_config(Arc::new(transport));
+    Ok(config)
+}
+
+/// A QUIC client configuration offering `alpn` (tests offer a wrong one)
+/// and receiving at most `receive_window` bytes ahead per stream (twice
+/// that per connection) before the server must wait.
+/// The server certificate is accepted unchecked for now (see the module
+/// comment); the TLS handshake signature is still verified, so the peer
+/// holds the certificate's key.
+pub fn client_config(alpn: &[u8], receive_window: u32) -> anyhow::Result<quinn::ClientConfig> {
+    let provider = provider();
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .context("TLS 1.3 with aws-lc-rs")?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(UncheckedServerCert(provider)))
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![alpn.to_vec()];
+    let crypto = QuicClientConfig::try_from(tls).context("QUIC TLS configuration")?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_idle_timeout(Some(IDLE_TIMEOUT.try_into().expect("30 s fits")))
+        // Keeps a session alive while a content waits for its publisher.
+        .keep_alive_interval(Some(Duration::from_secs(5)))
+        .max_concurrent_bidi_streams(0u32.into())
+        // A few groups in flight at a time; room for bursts after a stall.
+        .max_concurrent_uni_streams(64u32.into())
+        .stream_receive_window(receive_window.into())
+        .receive_window(receive_window.saturating_mul(2).into());
+    config.transport_config(Arc::new(transport));
+    Ok(config)
+}
+
+/// Accepts any server certificate; checks only the handshake signature.
+#[derive(Debug)]
+struct UncheckedServerCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for UncheckedServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,197 @@
+//! `avrs play`: watch a live stream over native AVRS (QUIC) and write it as
+//! FLV or MPEG-TS, to a file or to stdout, one frame at a time so a player
+//! reading the output follows live.
+//!
+//! ```text
+//! avrs play avrs://HOST:PORT/live/NAME --out FILE|- [--format flv|ts]
+//!           [--duration SECS] [--key FILE]
+//! ```
+//!
+//! The server's self-signed certificate is accepted without a check for
+//! now (the session itself is signed and bound to the connection); the
+//! secure-sessions work will pin or verify it.
+
+mod sink;
+
+use anyhow::{Context, bail};
+use avrs_node::native::client::{ClientOptions, Session};
+use sink::{Format, Sink};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The port of `avrs://HOST/...` URLs without one.
+const DEFAULT_PORT: u16 = 4433;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The server certificate is not verified yet (servers use a \
+self-signed one); the session is signed and bound to the TLS connection. \
+Certificate pinning comes with the secure-sessions work."
+)]
+pub struct PlayArgs {
+    /// The stream: avrs://HOST:PORT/live/NAME
+    url: String,
+
+    /// Where to write the stream: a file, or `-` for stdout.
+    #[arg(long, short = 'o', value_name = "FILE|-")]
+    out: String,
+
+    /// Container format; by default from the file extension (.ts, .m2ts,
+    /// .mts: MPEG-TS), else FLV.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+
+    /// Stop after this many seconds of media (at most 10 s more of wall time).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<f64>,
+
+    /// Private key file for the session (default: a fresh Ed25519 key).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+
+    /// Seconds to wait for the server to answer.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    connect_timeout: f64,
+}
+
+pub fn run(args: PlayArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(play(args))
+}
+
+async fn play(args: PlayArgs) -> anyhow::Result<()> {
+    let (authority, name) = parse_url(&args.url)?;
+    let format = args.format.unwrap_or_else(|| Format::from_path(&args.out));
+    let limit = match args.duration {
+        Some(secs) if secs.is_finite() && secs > 0.0 => Some(secs),
+        Some(_) => bail!("--duration must be a positive number of seconds"),
+        None => None,
+    };
+    let key = match &args.key {
+        Some(path) => Some(avrs_crypto::keyfile::load(path)?),
+        None => None,
+    };
+    let address = resolve(&authority).await?;
+    let options = ClientOptions {
+        key,
+        connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
+        ..ClientOptions::default()
+    };
+    let session = Session::connect(address, options).await?;
+    let mut watch = session.watch(&name).await?;
+    eprintln!("avrs play: watching {name} from {address}");
+
+    let out = open_output(&args.out)?;
+    let mut sink = Sink::new(format, out);
+    let wall_limit =
+        limit.map(|secs| tokio::time::Instant::now() + Duration::from_secs_f64(secs + 10.0));
+    let mut first_dts = None;
+    loop {
+        let next = match wall_limit {
+            Some(at) => match tokio::time::timeout_at(at, watch.next_frame()).await {
+                Ok(next) => next?,
+                Err(_) => break,
+            },
+            None => watch.next_frame().await?,
+        };
+        let Some(frame) = next else {
+            break;
+        };
+        let first = *first_dts.get_or_insert(frame.media.dts);
+        if let Some(secs) = limit
+            && (frame.media.dts - first) as f64 >= secs * 90_000.0
+        {
+            break;
+        }
+        match sink.write(&frame) {
+            Ok(()) => {}
+            // The reader went away (a player closed, `| head`): done.
+            Err(err) if is_broken_pipe(&err) => break,
+            Err(err) => return Err(err).context(format!("cannot write {}", args.out)),
+        }
+    }
+    match sink.finish() {
+        Ok(()) => {}
+        Err(err) if is_broken_pipe(&err) => {}
+        Err(err) => return Err(err).context(format!("cannot write {}", args.out)),
+    }
+    watch.close().await;
+    Ok(())
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn open_output(out: &str) -> anyhow::Result<Box<dyn Write>> {
+    if out == "-" {
+        return Ok(Box::new(std::io::stdout()));
+    }
+    let file = std::fs::File::create(out).with_context(|| format!("cannot create {out}"))?;
+    Ok(Box::new(file))
+}
+
+/// `avrs://HOST[:PORT]/PATH` → (`HOST:PORT`, `PATH`), the path being the
+/// content name (`live/NAME`).
+fn parse_url(url: &str) -> anyhow::Result<(String, String)> {
+    let rest = url
+        .strip_prefix("avrs://")
+        .with_context(|| format!("{url}: expected avrs://HOST:PORT/live/NAME"))?;
+    let (authority, path) = rest
+        .split_once('/')
+        .with_context(|| format!("{url}: no stream name after the host"))?;
+    let name = path.trim_end_matches('/');
+    if authority.is_empty() || name.is_empty() {
+        bail!("{url}: expected avrs://HOST:PORT/live/NAME");
+    }
+    let has_port = match authority.rfind(']') {
+        Some(end) => authority[end..].contains(':'),
+        None => authority.contains(':'),
+    };
+    let authority = if has_port {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{DEFAULT_PORT}")
+    };
+    Ok((authority, name.to_owned()))
+}
+
+async fn resolve(authority: &str) -> anyhow::Result<SocketAddr> {
+    tokio::net::lookup_host(authority)
+        .await
+        .with_context(|| format!("cannot resolve {authority}"))?
+        .next()
+        .with_context(|| format!("{authority} has no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_host_port_and_stream() {
+        let ok = |url: &str| parse_url(url).unwrap();
+        assert_eq!(
+            ok("avrs://127.0.0.1:4500/live/cam"),
+            ("127.0.0.1:4500".into(), "live/cam".into())
+        );
+        assert_eq!(
+            ok("avrs://example.org/live/a/b/"),
+            ("example.org:4433".into(), "live/a/b".into())
+        );
+        assert_eq!(
+            ok("avrs://[::1]:9/live/x"),
+            ("[::1]:9".into(), "live/x".into())
+        );
+        assert_eq!(ok("avrs://[::1]/live/x").0, "[::1]:4433");
+        for bad in ["rtmp://h/live/x", "avrs://h", "avrs:///live/x", "avrs://h/"] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+}
