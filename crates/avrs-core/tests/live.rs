@@ -423,3 +423,98 @@ fn internal_readers_are_not_viewers() {
     stats.set_viewers(Protocol::Hls, 7);
     assert_eq!(stats.total_viewers(), 8);
 }
+
+/// The wake-up is one `Notify` for all readers plus an atomic head: a reader
+/// that looks, finds nothing, then sleeps must never miss an append made on
+/// another thread in between. Many readers, a publisher on its own OS
+/// thread, one group (so nobody lags): each reader must see every frame, in
+/// order, then the end, and none may hang.
+#[tokio::test(flavor = "current_thread")]
+async fn many_waiting_viewers_see_every_frame_from_a_racing_publisher() {
+    const FRAMES: u64 = 3000;
+    const VIEWERS: usize = 40;
+    let reg = registry(ContentLimits {
+        max_groups: 3,
+        max_bytes: 64 * 1024 * 1024,
+        ..ContentLimits::default()
+    });
+    let publisher = reg.publish("live/race", Instant::now()).unwrap();
+    publisher.set_configs(video_configs());
+    push_video(&publisher, 0, 1, i64::MAX); // the only keyframe
+    let readers: Vec<_> = (0..VIEWERS)
+        .map(|_| {
+            let mut viewer = publisher.content().subscribe(Protocol::Rtmp);
+            tokio::spawn(async move {
+                let mut batch = avrs_core::live::ReadBatch::default();
+                let mut seen = Vec::new();
+                loop {
+                    viewer.try_read_into(7, &mut batch);
+                    assert_eq!(batch.skipped, 0);
+                    seen.extend(batch.frames.iter().map(|f| f.seq));
+                    if batch.ended {
+                        return seen;
+                    }
+                    if batch.frames.is_empty() {
+                        viewer.wait().await;
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let feeder = std::thread::spawn(move || {
+        for n in 1..FRAMES as i64 {
+            publisher.push(video(n, false), Instant::now()).unwrap();
+            if n % 50 == 0 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
+        publisher.finish();
+    });
+    for reader in readers {
+        let seen = tokio::time::timeout(Duration::from_secs(20), reader)
+            .await
+            .expect("a reader missed a wake-up")
+            .unwrap();
+        assert_eq!(seen, (0..FRAMES).collect::<Vec<_>>());
+    }
+    feeder.join().unwrap();
+}
+
+#[test]
+fn try_read_into_resets_the_batch_and_keeps_its_capacity() {
+    let reg = registry(ContentLimits::default());
+    let publisher = reg.publish("live/reuse", Instant::now()).unwrap();
+    publisher.set_configs(video_configs());
+    push_video(&publisher, 0, 5, 10);
+    let mut slow = publisher.content().subscribe(Protocol::Rtmp);
+    let mut batch = avrs_core::live::ReadBatch::default();
+    slow.try_read_into(100, &mut batch);
+    assert_eq!(batch.frames.len(), 5);
+    let capacity = batch.frames.capacity();
+    // Two more groups: the reader is now a whole group behind and skips.
+    push_video(&publisher, 5, 25, 10);
+    slow.try_read_into(100, &mut batch);
+    assert_eq!(batch.skipped, 15);
+    assert_eq!(batch.frames[0].seq, 20);
+    slow.try_read_into(100, &mut batch);
+    assert!(batch.frames.is_empty());
+    assert_eq!(batch.skipped, 0);
+    assert!(!batch.ended);
+    assert!(batch.frames.capacity() >= capacity);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn wait_returns_at_once_when_frames_are_already_there() {
+    let reg = registry(ContentLimits::default());
+    let publisher = reg.publish("live/ready", Instant::now()).unwrap();
+    publisher.set_configs(video_configs());
+    let mut viewer = publisher.content().subscribe(Protocol::Native);
+    assert!(viewer.try_read(10).frames.is_empty());
+    push_video(&publisher, 0, 2, 10);
+    // No task switch needed: the head already moved past what it saw.
+    tokio::time::timeout(Duration::from_millis(100), viewer.wait())
+        .await
+        .expect("wait must not sleep when frames are ready");
+    assert_eq!(viewer.try_read(10).frames.len(), 2);
+}

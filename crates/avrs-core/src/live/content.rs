@@ -6,10 +6,10 @@ use super::subscriber::Subscriber;
 use avrs_media::{MediaFrame, TIMESCALE, TrackKind};
 use avrs_proto::Guuid;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// Memory bounds of one content's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,14 +142,22 @@ pub struct LiveContent {
     started: Instant,
     limits: ContentLimits,
     window: Mutex<Window>,
-    /// Carries the next `seq` to be written; subscribers wait on it.
-    head: watch::Sender<u64>,
+    /// The next `seq` to be written, readable without the lock: a waiting
+    /// reader checks it before sleeping.
+    head: AtomicU64,
+    /// Mirrors `Window::ended`, so waiting readers need not lock.
+    ended: AtomicBool,
+    /// Woken (all waiters at once) after every append and at the end.
+    /// A bare `Notify` plus the atomics above is the cheapest wake-up for
+    /// thousands of readers: a `watch` channel adds a lock around its value
+    /// and a version per receiver, and its `wait_for` predicate locked the
+    /// window on every wake.
+    changed: Notify,
     pub stats: ContentStats,
 }
 
 impl LiveContent {
     pub(crate) fn new(name: String, id: Guuid, limits: ContentLimits, now: Instant) -> Self {
-        let (head, _) = watch::channel(0);
         Self {
             name,
             id,
@@ -169,7 +177,9 @@ impl LiveContent {
                 publisher_since: Some(now),
                 orphaned_since: None,
             }),
-            head,
+            head: AtomicU64::new(0),
+            ended: AtomicBool::new(false),
+            changed: Notify::new(),
             stats: ContentStats::default(),
         }
     }
@@ -193,7 +203,7 @@ impl LiveContent {
 
     /// True once the publisher is gone for good.
     pub fn is_ended(&self) -> bool {
-        self.lock().ended
+        self.ended.load(Ordering::Acquire)
     }
 
     /// True while a publisher is connected.
@@ -204,7 +214,23 @@ impl LiveContent {
     /// A new reader, placed at the newest keyframe (or, before the first one,
     /// waiting for it).
     pub fn subscribe(self: &Arc<Self>, protocol: Protocol) -> Subscriber {
-        Subscriber::new(self.clone(), protocol, self.head.subscribe())
+        Subscriber::new(self.clone(), protocol)
+    }
+
+    /// True when frames from `observed` on exist, or the content ended.
+    pub(crate) fn has_news(&self, observed: u64) -> bool {
+        self.head.load(Ordering::Acquire) > observed || self.ended.load(Ordering::Acquire)
+    }
+
+    /// The wake-up readers wait on; see [`Subscriber::wait`].
+    pub(crate) fn changed(&self) -> &Notify {
+        &self.changed
+    }
+
+    /// Publishes a new head and wakes every waiting reader.
+    fn announce(&self, next: u64) {
+        self.head.store(next, Ordering::Release);
+        self.changed.notify_waiters();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Window> {
@@ -240,7 +266,7 @@ impl LiveContent {
             self.evict(&mut window);
             window.next_seq()
         };
-        self.head.send_replace(next);
+        self.announce(next);
     }
 
     fn rebase(&self, window: &mut Window, media: &mut MediaFrame) {
@@ -317,9 +343,10 @@ impl LiveContent {
         let next = {
             let mut window = self.lock();
             window.ended = true;
+            self.ended.store(true, Ordering::Release);
             window.next_seq()
         };
         // Wake readers so they see the end.
-        self.head.send_replace(next);
+        self.announce(next);
     }
 }

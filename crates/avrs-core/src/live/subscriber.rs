@@ -4,7 +4,6 @@ use super::content::{LiveContent, Protocol, Window};
 use super::frame::LiveFrame;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use tokio::sync::watch;
 
 /// What one read returns.
 #[derive(Debug, Default)]
@@ -25,7 +24,6 @@ pub struct ReadBatch {
 pub struct Subscriber {
     content: Arc<LiveContent>,
     protocol: Protocol,
-    head: watch::Receiver<u64>,
     cursor: Cursor,
     /// The content's next `seq` when this reader last looked: waiting means
     /// waiting for the head to pass it.
@@ -33,11 +31,7 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    pub(crate) fn new(
-        content: Arc<LiveContent>,
-        protocol: Protocol,
-        head: watch::Receiver<u64>,
-    ) -> Self {
+    pub(crate) fn new(content: Arc<LiveContent>, protocol: Protocol) -> Self {
         content.stats.viewer_joined(protocol);
         let cursor = {
             let window = content.lock();
@@ -51,7 +45,6 @@ impl Subscriber {
         Self {
             content,
             protocol,
-            head,
             cursor,
             observed: 0,
         }
@@ -67,12 +60,25 @@ impl Subscriber {
 
     /// Takes up to `max` frames that are ready now, without waiting.
     pub fn try_read(&mut self, max: usize) -> ReadBatch {
+        let mut batch = ReadBatch::default();
+        self.try_read_into(max, &mut batch);
+        batch
+    }
+
+    /// [`Self::try_read`] into a batch the caller keeps between reads, so a
+    /// viewer's hot loop allocates nothing: `batch` is cleared first, and its
+    /// `frames` keep their capacity.
+    pub fn try_read_into(&mut self, max: usize, batch: &mut ReadBatch) {
+        batch.frames.clear();
+        batch.skipped = 0;
+        batch.ended = false;
         let window = self.content.lock();
         self.observed = window.next_seq();
-        let mut batch = ReadBatch::default();
-        let Some(start) = place_cursor(&mut self.cursor, &window, &mut batch) else {
+        let Some(start) = place_cursor(&mut self.cursor, &window, batch) else {
             batch.ended = window.ended;
-            return batch;
+            drop(window);
+            self.count_skipped(batch.skipped);
+            return;
         };
         let from = (start - window.base_seq) as usize;
         let to = window.frames.len().min(from.saturating_add(max));
@@ -81,25 +87,33 @@ impl Subscriber {
         self.cursor = Cursor::At(next);
         batch.ended = window.ended && next == window.next_seq();
         drop(window);
-        if batch.skipped > 0 {
+        self.count_skipped(batch.skipped);
+    }
+
+    fn count_skipped(&self, skipped: u64) {
+        if skipped > 0 {
             self.content
                 .stats
                 .frames_dropped
-                .fetch_add(batch.skipped, Ordering::Relaxed);
+                .fetch_add(skipped, Ordering::Relaxed);
         }
-        batch
     }
 
     /// Waits until the content has frames this reader has not looked at yet
     /// (or ends). Returns at once when some are already there.
     pub async fn wait(&mut self) {
-        let observed = self.observed;
         let content = &self.content;
-        // An error means the sender is gone: nothing more will come.
-        let _ = self
-            .head
-            .wait_for(|&next| next > observed || content.is_ended())
-            .await;
+        loop {
+            // Register before looking, so an append between the look and
+            // the sleep still wakes us (`notify_waiters` only wakes
+            // registered waiters).
+            let mut notified = std::pin::pin!(content.changed().notified());
+            notified.as_mut().enable();
+            if content.has_news(self.observed) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Waits for frames, then reads up to `max` of them.

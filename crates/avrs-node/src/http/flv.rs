@@ -2,17 +2,19 @@
 //!
 //! Each frame's FLV tag is made once and shared by every HTTP-FLV viewer
 //! (`Encoding::FlvTag`); a viewer's response gets whatever is ready at each
-//! wake-up, one buffer per tag, which hyper writes vectored.
+//! wake-up, one buffer per tag, which hyper writes vectored. The per-viewer
+//! loop allocates nothing per wake-up: the read batch and the queue of tags
+//! live in the viewer and keep their capacity.
 
 use crate::context::NodeContext;
-use avrs_core::live::{Encoding, LiveFrame, Protocol, Subscriber, TrackConfigs};
+use avrs_core::live::{Encoding, LiveFrame, Protocol, ReadBatch, Subscriber, TrackConfigs};
 use avrs_media::flv;
 use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::stream;
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -33,10 +35,11 @@ pub async fn serve(context: Arc<NodeContext>, name: &str) -> Response {
     let viewer = FlvViewer {
         subscriber: content.subscribe(Protocol::HttpFlv),
         configs: None,
+        batch: ReadBatch::default(),
+        pending: VecDeque::new(),
         _open: OpenStream::new(context.clone()),
     };
-    let body = stream::unfold(viewer, next_chunks)
-        .flat_map(|chunks| stream::iter(chunks.into_iter().map(Ok::<_, Infallible>)));
+    let body = stream::unfold(viewer, next_chunk);
     Response::builder()
         .header(header::CONTENT_TYPE, "video/x-flv")
         .header(header::CACHE_CONTROL, "no-cache")
@@ -50,6 +53,11 @@ struct FlvViewer {
     subscriber: Subscriber,
     /// The configurations last announced to this viewer.
     configs: Option<Arc<TrackConfigs>>,
+    /// Reused for every read.
+    batch: ReadBatch,
+    /// Tags of the last read not yet handed to hyper. hyper takes them all
+    /// before it writes, so a wake-up still ends in one vectored write.
+    pending: VecDeque<Bytes>,
     _open: OpenStream,
 }
 
@@ -75,31 +83,41 @@ impl Drop for OpenStream {
     }
 }
 
-/// The next buffers for one viewer, or `None` when the content has ended.
-async fn next_chunks(mut viewer: FlvViewer) -> Option<(Vec<Bytes>, FlvViewer)> {
+/// The next buffer for one viewer, or `None` when the content has ended.
+async fn next_chunk(mut viewer: FlvViewer) -> Option<(Result<Bytes, Infallible>, FlvViewer)> {
     loop {
-        let batch = viewer.subscriber.read(BATCH).await;
-        if batch.frames.is_empty() {
-            if batch.ended {
+        if let Some(chunk) = viewer.pending.pop_front() {
+            return Some((Ok(chunk), viewer));
+        }
+        viewer.subscriber.try_read_into(BATCH, &mut viewer.batch);
+        let mut batch = std::mem::take(&mut viewer.batch);
+        let mut bytes = 0;
+        for frame in &batch.frames {
+            announce_configs(&mut viewer, frame, &mut bytes);
+            let tag = frame.encoded(Encoding::FlvTag, flv_tag);
+            if !tag.is_empty() {
+                bytes += tag.len();
+                viewer.pending.push_back(tag);
+            }
+        }
+        // Do not keep frames alive past their window.
+        batch.frames.clear();
+        let ended = batch.ended;
+        viewer.batch = batch;
+        viewer.subscriber.count_bytes_out(bytes);
+        if viewer.pending.is_empty() {
+            if ended {
                 return None;
             }
-            continue;
+            viewer.subscriber.wait().await;
         }
-        let mut chunks = Vec::with_capacity(batch.frames.len() + 3);
-        for frame in &batch.frames {
-            announce_configs(&mut viewer, frame, &mut chunks);
-            chunks.push(frame.encoded(Encoding::FlvTag, flv_tag));
-        }
-        let bytes: usize = chunks.iter().map(Bytes::len).sum();
-        viewer.subscriber.count_bytes_out(bytes);
-        return Some((chunks, viewer));
     }
 }
 
 /// Before the first frame: the file header, metadata and sequence headers.
 /// After a configuration change: the new sequence headers, so what follows
 /// decodes.
-fn announce_configs(viewer: &mut FlvViewer, frame: &LiveFrame, chunks: &mut Vec<Bytes>) {
+fn announce_configs(viewer: &mut FlvViewer, frame: &LiveFrame, bytes: &mut usize) {
     if viewer
         .configs
         .as_ref()
@@ -120,7 +138,12 @@ fn announce_configs(viewer: &mut FlvViewer, frame: &LiveFrame, chunks: &mut Vec<
         tags.collect()
     };
     match announced {
-        Ok(parts) => chunks.extend(parts.into_iter().map(Bytes::from)),
+        Ok(parts) => {
+            for part in parts {
+                *bytes += part.len();
+                viewer.pending.push_back(Bytes::from(part));
+            }
+        }
         Err(err) => tracing::warn!(%err, "cannot announce codec configuration over FLV"),
     }
     viewer.configs = Some(configs.clone());

@@ -271,6 +271,10 @@ async fn reject_connect(mut stream: TcpStream, why: &str) -> Result<(), error::C
                         stream.write_all(&packet.bytes).await?;
                     }
                 }
+                // Closing with unread input would reset the connection and
+                // could destroy the refusal before the client reads it.
+                let (mut reader, mut writer) = stream.split();
+                session::linger(&mut reader, &mut writer).await;
                 return Ok(());
             }
         }

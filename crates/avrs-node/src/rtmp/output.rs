@@ -8,6 +8,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::AsyncWrite;
+use tokio::net::TcpStream;
 
 /// Buffers handed to one `writev` (Linux allows 1024; a wake-up rarely has
 /// more than a few dozen messages ready).
@@ -42,14 +43,25 @@ impl OutQueue {
         let written = poll_fn(|cx| {
             // The slices live on the stack of each poll, not in the future.
             let mut iov = [IoSlice::new(&[]); MAX_IOV];
-            let mut count = 0;
-            for (slot, buf) in iov.iter_mut().zip(bufs.iter()) {
-                *slot = IoSlice::new(buf);
-                count += 1;
-            }
+            let count = slices(bufs, &mut iov);
             Pin::new(&mut *writer).poll_write_vectored(cx, &iov[..count])
         })
         .await?;
+        self.written(written)
+    }
+
+    /// One vectored write of as much as is queued, now: `WouldBlock` when
+    /// the socket's buffer is full. A viewer's socket nearly always has room,
+    /// so writing straight after queueing, without a `select!` or a stall
+    /// timer, is the path each message takes.
+    pub fn try_write(&mut self, stream: &TcpStream) -> io::Result<usize> {
+        let mut iov = [IoSlice::new(&[]); MAX_IOV];
+        let count = slices(&self.bufs, &mut iov);
+        let written = stream.try_write_vectored(&iov[..count])?;
+        self.written(written)
+    }
+
+    fn written(&mut self, written: usize) -> io::Result<usize> {
         if written == 0 && !self.is_empty() {
             return Err(io::ErrorKind::WriteZero.into());
         }
@@ -86,6 +98,16 @@ impl OutQueue {
             }
         }
     }
+}
+
+/// Points `iov` at the first queued buffers; returns how many.
+fn slices<'a>(bufs: &'a VecDeque<Bytes>, iov: &mut [IoSlice<'a>]) -> usize {
+    let mut count = 0;
+    for (slot, buf) in iov.iter_mut().zip(bufs.iter()) {
+        *slot = IoSlice::new(buf);
+        count += 1;
+    }
+    count
 }
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ use super::error::ConnError;
 use super::guard::InboundGuard;
 use super::output::OutQueue;
 use super::session::{CONTROL_READ_SIZE, Connection, PlayRequest, linger};
-use avrs_core::live::{Encoding, LiveContent, LiveFrame, Protocol, Subscriber, TrackConfigs};
+use avrs_core::live::{
+    Encoding, LiveContent, LiveFrame, Protocol, ReadBatch, Subscriber, TrackConfigs,
+};
 use avrs_media::TrackKind;
 use avrs_media::flv::{
     OnMetaData, aac_sequence_header_prefix, avc_sequence_header_prefix, frame_payload,
@@ -115,8 +117,13 @@ impl Viewer {
         let (mut reader, mut writer) = stream.split();
         let mut buf = vec![0u8; CONTROL_READ_SIZE];
         let mut ended = false;
-        // When the bytes now queued were queued, and when the socket last
-        // took some.
+        // Reused for every read: the hot loop allocates nothing.
+        let mut batch = ReadBatch::default();
+        // Made once: a fresh `cancelled()` per wake-up would register with
+        // the token again each time.
+        let mut cancelled = std::pin::pin!(shutdown.cancelled());
+        // When the bytes still queued were queued (`None` once the socket
+        // took them), and when the socket last took some.
         let mut queued_at: Option<Instant> = None;
         let mut progress_at = Instant::now();
         loop {
@@ -132,40 +139,53 @@ impl Viewer {
                         tracing::debug!(skipped, "slow viewer skipped to the newest keyframe");
                     }
                 }
-                let batch = self.subscriber.try_read(BATCH);
+                self.subscriber.try_read_into(BATCH, &mut batch);
                 for frame in &batch.frames {
                     self.queue_frame(frame, &mut out);
                 }
+                // Do not keep frames alive past their window.
+                batch.frames.clear();
                 if batch.ended {
                     tracing::info!("stream ended; closing the viewer");
                     out.push_vec(session.finish_playing(self.stream_id)?.bytes);
                     ended = true;
                 }
                 if !out.is_empty() {
-                    queued_at = Some(Instant::now());
-                    progress_at = Instant::now();
+                    // The cheap path: everything ready goes out in one
+                    // vectored write now. Only what the socket refuses waits
+                    // below, under the stall timer.
+                    match out.try_write(writer.as_ref()) {
+                        Ok(written) => self.subscriber.count_bytes_out(written),
+                        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(err) => return Err(err.into()),
+                    }
+                    if !out.is_empty() {
+                        let now = Instant::now();
+                        queued_at = Some(now);
+                        progress_at = now;
+                    }
                 }
             }
             if out.is_empty() {
                 tokio::select! {
                     biased;
-                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = cancelled.as_mut() => return Ok(()),
                     read = reader.read(&mut buf) => {
                         let n = read?;
                         if n == 0 || input(&mut guard, &mut session, &buf[..n], &mut out)? {
                             return Ok(());
                         }
+                        // Replies to the viewer's messages: their stall
+                        // clock starts now.
+                        progress_at = Instant::now();
                     }
                     _ = self.subscriber.wait() => {}
                 }
-                // Replies to the viewer's messages: their stall clock
-                // starts now.
-                progress_at = Instant::now();
             } else {
                 let stalled = progress_at + settings.write_stall_timeout;
                 tokio::select! {
                     biased;
-                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = cancelled.as_mut() => return Ok(()),
                     written = out.write_some(&mut writer) => {
                         self.subscriber.count_bytes_out(written?);
                         progress_at = Instant::now();
