@@ -34,7 +34,7 @@
 
 mod chunk;
 mod error;
-mod guard;
+pub mod guard;
 mod handshake;
 mod output;
 mod play;
