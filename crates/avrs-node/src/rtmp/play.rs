@@ -18,7 +18,7 @@ use super::chunk::{
 use super::error::ConnError;
 use super::guard::InboundGuard;
 use super::output::OutQueue;
-use super::session::{CONTROL_READ_SIZE, Connection, PlayRequest, linger};
+use super::session::{CONTROL_READ_SIZE, Connection, PlayRequest, linger, linger_for};
 use avrs_core::live::{
     Encoding, LiveContent, LiveFrame, Protocol, ReadBatch, Subscriber, TrackConfigs,
 };
@@ -114,6 +114,7 @@ impl Viewer {
             settings,
             ..
         } = conn;
+        limit_send_buffer(&stream);
         let (mut reader, mut writer) = stream.split();
         let mut buf = vec![0u8; CONTROL_READ_SIZE];
         let mut ended = false;
@@ -129,8 +130,9 @@ impl Viewer {
         loop {
             if out.is_empty() {
                 if ended {
-                    // Everything is written; let the viewer read it all.
-                    linger(&mut reader, &mut writer).await;
+                    // Everything is written; let the viewer read it all
+                    // (what sits in the socket buffers too) before closing.
+                    linger_for(&mut reader, &mut writer, settings.write_stall_timeout).await;
                     return Ok(());
                 }
                 if queued_at.take().is_some_and(|at| at.elapsed() > self.group) {
@@ -315,4 +317,17 @@ fn input(
         }
     }
     Ok(false)
+}
+
+/// Kernel send buffer of a play connection. Linux grows it up to megabytes
+/// by default, which would hide a slow viewer for seconds of media (and
+/// keep it that far behind live); this bounds it to under a second of a
+/// 2.5 Mbit/s stream, so the lag shows in our own queue and the viewer
+/// skips ahead instead.
+const PLAY_SEND_BUFFER: usize = 256 * 1024;
+
+fn limit_send_buffer(stream: &tokio::net::TcpStream) {
+    if let Err(err) = socket2::SockRef::from(stream).set_send_buffer_size(PLAY_SEND_BUFFER) {
+        tracing::debug!(%err, "cannot bound the viewer's send buffer");
+    }
 }

@@ -129,9 +129,19 @@ pub async fn run(
 /// Closes our side, then reads and discards until the client closes too
 /// (or [`LINGER`] passes), so what we wrote last reaches it.
 pub async fn linger(reader: &mut (impl AsyncRead + Unpin), writer: &mut (impl AsyncWrite + Unpin)) {
+    linger_for(reader, writer, LINGER).await;
+}
+
+/// [`linger`] with its own limit: a viewer at the end of a stream may still
+/// have a socket buffer of media to read.
+pub async fn linger_for(
+    reader: &mut (impl AsyncRead + Unpin),
+    writer: &mut (impl AsyncWrite + Unpin),
+    limit: std::time::Duration,
+) {
     let _ = writer.shutdown().await;
     let mut sink = [0u8; 4096];
-    let _ = tokio::time::timeout(LINGER, async {
+    let _ = tokio::time::timeout(limit, async {
         while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
