@@ -1,5 +1,5 @@
 //! `avrs publish --synthetic` and `avrs bench` against a real `avrs serve`,
-//! over HTTP-FLV, RTMP and LL-HLS: the bench's figures are checked for
+//! over HTTP-FLV, RTMP, LL-HLS and native AVRS (QUIC): the bench's figures are checked for
 //! sense (every viewer connected, no frame lost, latency present and
 //! small), never for speed.
 
@@ -15,6 +15,7 @@ struct Server {
     child: Child,
     rtmp: SocketAddr,
     http: SocketAddr,
+    quic: SocketAddr,
 }
 
 impl Server {
@@ -42,12 +43,19 @@ impl Server {
             .map(|l| l.unwrap())
             .find(|l| l.starts_with("avrs listening:"))
             .expect("avrs serve prints its listening line");
-        // "avrs listening: rtmp ADDR http ADDR"
+        // "avrs listening: rtmp ADDR http ADDR quic ADDR"
         let words: Vec<&str> = listening.split_whitespace().collect();
         let (rtmp, http) = (words[3].parse().unwrap(), words[5].parse().unwrap());
+        assert_eq!(words[6], "quic", "{listening}");
+        let quic = words[7].parse().unwrap();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Server { child, rtmp, http }
+        Server {
+            child,
+            rtmp,
+            http,
+            quic,
+        }
     }
 }
 
@@ -177,6 +185,20 @@ fn bench_rtmp_viewers_see_every_stamped_frame() {
     assert_clean(&report);
     assert_eq!(report["protocol"], "rtmp");
     assert_eq!(report["server"], Value::Null);
+}
+
+#[test]
+fn bench_native_viewers_see_every_stamped_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let _publisher = publish(&server, "b", 8);
+    let pid = server.child.id().to_string();
+    let url = format!("avrs://{}/live/b", server.quic);
+    let report = bench(&url, &["--server-pid", &pid]);
+    assert_clean(&report);
+    assert_eq!(report["protocol"], "native");
+    assert!(report["window_bytes"].as_u64().unwrap() > 0, "{report:#}");
+    assert!(report["server"]["cpu_seconds"].as_f64().unwrap() >= 0.0);
 }
 
 fn have(tool: &str) -> bool {

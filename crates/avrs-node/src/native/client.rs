@@ -18,6 +18,8 @@ use avrs_proto::avrs::quic::{
 };
 use avrs_proto::avrs::{SESSION_SIGN_CODE, SessionType, SubType};
 use bytes::Bytes;
+/// What [`endpoint`] makes and [`Session::connect_on`] takes.
+pub use quinn::Endpoint;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,12 +61,10 @@ impl Default for ClientOptions {
     }
 }
 
-/// A QUIC connection to `addr`, nothing more.
-pub async fn dial(
-    addr: SocketAddr,
-    options: &ClientOptions,
-) -> anyhow::Result<(quinn::Endpoint, quinn::Connection)> {
-    let limit = options.connect_timeout;
+/// A client endpoint (one UDP socket) for `addr`'s address family, set up
+/// from `options`. One endpoint can carry many connections
+/// ([`Session::connect_on`]): a load tool shares one among many viewers.
+pub fn endpoint(addr: SocketAddr, options: &ClientOptions) -> anyhow::Result<quinn::Endpoint> {
     let local: SocketAddr = if addr.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
@@ -72,10 +72,61 @@ pub async fn dial(
     };
     let mut endpoint = quinn::Endpoint::client(local).context("open a UDP socket")?;
     endpoint.set_default_client_config(tls::client_config(&options.alpn, options.receive_window)?);
+    Ok(endpoint)
+}
+
+/// Like [`endpoint`], with the UDP socket's receive buffer asked to be
+/// `bytes`: a socket shared by many connections must hold their bursts
+/// while the reader is busy. The kernel caps the size
+/// (`net.core.rmem_max`); the size granted is returned.
+pub fn endpoint_with_receive_buffer(
+    addr: SocketAddr,
+    options: &ClientOptions,
+    bytes: usize,
+) -> anyhow::Result<(quinn::Endpoint, usize)> {
+    let local: SocketAddr = if addr.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = std::net::UdpSocket::bind(local).context("open a UDP socket")?;
+    let state =
+        quinn::udp::UdpSocketState::new((&socket).into()).context("set up the UDP socket")?;
+    state
+        .set_recv_buffer_size((&socket).into(), bytes)
+        .context("set the UDP receive buffer")?;
+    let granted = state.recv_buffer_size((&socket).into()).unwrap_or(0);
+    let runtime = quinn::default_runtime().context("no async runtime")?;
+    let mut endpoint =
+        quinn::Endpoint::new(quinn::EndpointConfig::default(), None, socket, runtime)
+            .context("open a QUIC endpoint")?;
+    endpoint.set_default_client_config(tls::client_config(&options.alpn, options.receive_window)?);
+    Ok((endpoint, granted))
+}
+
+/// A QUIC connection to `addr`, nothing more.
+pub async fn dial(
+    addr: SocketAddr,
+    options: &ClientOptions,
+) -> anyhow::Result<(quinn::Endpoint, quinn::Connection)> {
+    let endpoint = endpoint(addr, options)?;
+    let conn = dial_on(&endpoint, addr, options).await?;
+    Ok((endpoint, conn))
+}
+
+/// A QUIC connection to `addr` from an existing endpoint (see [`endpoint`]).
+/// The endpoint's default client configuration is used; of `options`, only
+/// the connect timeout applies.
+pub async fn dial_on(
+    endpoint: &quinn::Endpoint,
+    addr: SocketAddr,
+    options: &ClientOptions,
+) -> anyhow::Result<quinn::Connection> {
+    let limit = options.connect_timeout;
     let connecting = endpoint
         .connect(addr, "avrs")
         .with_context(|| format!("connect to {addr}"))?;
-    let conn = tokio::time::timeout(limit, connecting)
+    tokio::time::timeout(limit, connecting)
         .await
         .map_err(|_| {
             anyhow::anyhow!(
@@ -83,8 +134,7 @@ pub async fn dial(
                 limit.as_secs_f32()
             )
         })?
-        .with_context(|| format!("connect to {addr}"))?;
-    Ok((endpoint, conn))
+        .with_context(|| format!("connect to {addr}"))
 }
 
 /// The connection's binding value (the TLS exporter both ends compute).
@@ -123,7 +173,30 @@ impl Session {
     /// replies; [`Self::opened`] waits for this one alone).
     pub async fn connect(addr: SocketAddr, options: ClientOptions) -> anyhow::Result<Self> {
         let (endpoint, conn) = dial(addr, &options).await?;
-        let key = match options.key {
+        Self::open(endpoint, conn, options.key).await
+    }
+
+    /// Like [`Self::connect`], on an endpoint shared with other sessions
+    /// (made by [`endpoint`], whose configuration applies: of `options`,
+    /// only the key and the connect timeout are used). Drop the session
+    /// or its [`Watch`] to end it: [`Watch::close`] would wait for the
+    /// whole endpoint to go idle.
+    pub async fn connect_on(
+        endpoint: &quinn::Endpoint,
+        addr: SocketAddr,
+        options: ClientOptions,
+    ) -> anyhow::Result<Self> {
+        let conn = dial_on(endpoint, addr, &options).await?;
+        Self::open(endpoint.clone(), conn, options.key).await
+    }
+
+    /// Opens the control stream on `conn` and sends the signed OPEN.
+    async fn open(
+        endpoint: quinn::Endpoint,
+        conn: quinn::Connection,
+        key: Option<SigningKey>,
+    ) -> anyhow::Result<Self> {
+        let key = match key {
             Some(key) => key,
             None => SigningKey::generate(Algorithm::Ed25519)?,
         };

@@ -15,6 +15,7 @@ mod flv_viewer;
 mod fmp4;
 mod hls_viewer;
 mod http;
+mod native;
 mod playlist;
 mod proc_stats;
 mod report;
@@ -41,8 +42,9 @@ const READ_BUF: usize = 64 * 1024;
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// The stream: http://HOST:PORT/live/NAME.flv (HTTP-FLV),
-    /// rtmp://HOST:PORT/APP/NAME (RTMP play) or
-    /// http://HOST:PORT/live/NAME/index.m3u8 (LL-HLS).
+    /// rtmp://HOST:PORT/APP/NAME (RTMP play),
+    /// http://HOST:PORT/live/NAME/index.m3u8 (LL-HLS) or
+    /// avrs://HOST:PORT/live/NAME (native AVRS over QUIC).
     #[arg(long)]
     pub url: String,
     /// Concurrent viewers.
@@ -51,7 +53,7 @@ pub struct BenchArgs {
     /// Length of the measured window, seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub duration: f64,
-    /// Protocol; by default from the URL (rtmp://, .flv, .m3u8).
+    /// Protocol; by default from the URL (rtmp://, avrs://, .flv, .m3u8).
     #[arg(long, value_enum)]
     pub protocol: Option<Protocol>,
     /// Viewers started per second; 0 starts them all at once.
@@ -80,6 +82,8 @@ pub enum Protocol {
     Rtmp,
     /// LL-HLS (fMP4 parts, blocking playlist reload).
     Hls,
+    /// Native AVRS over QUIC.
+    Native,
 }
 
 impl Protocol {
@@ -88,14 +92,17 @@ impl Protocol {
             Self::Flv => "flv",
             Self::Rtmp => "rtmp",
             Self::Hls => "hls",
+            Self::Native => "native",
         }
     }
 
-    /// From the URL: the scheme for RTMP, else the path's suffix.
+    /// From the URL: the scheme for RTMP and native, else the path's suffix.
     fn infer(url: &str) -> Result<Self> {
         let path = url.split(['?', '#']).next().unwrap_or(url);
         if url.starts_with("rtmp://") {
             Ok(Self::Rtmp)
+        } else if url.starts_with("avrs://") {
+            Ok(Self::Native)
         } else if path.ends_with(".flv") {
             Ok(Self::Flv)
         } else if path.ends_with(".m3u8") {
@@ -107,11 +114,12 @@ impl Protocol {
 }
 
 /// Where viewers connect, parsed once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Target {
     Flv(HttpUrl),
     Rtmp(RtmpUrl),
     Hls(HttpUrl),
+    Native(native::NativeTarget),
 }
 
 impl Target {
@@ -120,6 +128,7 @@ impl Target {
             Protocol::Flv => Ok(Self::Flv(HttpUrl::parse(url)?)),
             Protocol::Rtmp => Ok(Self::Rtmp(RtmpUrl::parse(url)?)),
             Protocol::Hls => Ok(Self::Hls(HttpUrl::parse(url)?)),
+            Protocol::Native => Ok(Self::Native(native::NativeTarget::parse(url)?)),
         }
     }
 }
@@ -232,6 +241,9 @@ async fn bench(args: &BenchArgs, protocol: Protocol, target: Target) -> Result<R
     while let Some(result) = tasks.join_next().await {
         results.push(result.context("a viewer task panicked")?);
     }
+    if let Target::Native(native) = &*target {
+        native.close().await;
+    }
     let window = (ended - started).as_secs_f64();
     let (viewers, frames) = report::count(args.viewers, &results);
     let viewer_seconds = report::viewer_seconds(&results, started.into_std(), ended.into_std());
@@ -294,6 +306,9 @@ async fn one_viewer(
         Target::Hls(url) => {
             tokio::time::timeout_at(end, hls_viewer::run(url, &mut viewer, end)).await
         }
+        Target::Native(target) => {
+            tokio::time::timeout_at(end, native::run(target, &mut viewer, end)).await
+        }
     };
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -314,6 +329,7 @@ mod tests {
         assert_eq!(infer("rtmp://h/live/b"), Some(Protocol::Rtmp));
         assert_eq!(infer("http://h:1/live/b.flv?x=1"), Some(Protocol::Flv));
         assert_eq!(infer("http://h/live/b/index.m3u8"), Some(Protocol::Hls));
+        assert_eq!(infer("avrs://h:4433/live/b"), Some(Protocol::Native));
         assert_eq!(infer("http://h/live/b"), None);
     }
 }
