@@ -41,11 +41,35 @@ pub async fn bind(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let config = tls::server_config()?;
-    let endpoint = quinn::Endpoint::server(config, address)
+    let endpoint = server_endpoint(config, address)
         .map_err(|e| anyhow::anyhow!("cannot listen for QUIC on {address}: {e}"))?;
     let bound = endpoint.local_addr()?;
     let task = tokio::spawn(accept_loop(endpoint, context, shutdown));
     Ok((bound, task))
+}
+
+/// UDP receive buffer asked for the server socket. Every viewer's
+/// handshakes and acknowledgements arrive on this one socket; the kernel
+/// default (~208 KiB) overflows under a few hundred viewers and the drops
+/// show as slow joins. The kernel caps it at `net.core.rmem_max`.
+const SERVER_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
+
+fn server_endpoint(
+    config: quinn::ServerConfig,
+    address: SocketAddr,
+) -> anyhow::Result<quinn::Endpoint> {
+    let socket = std::net::UdpSocket::bind(address)?;
+    let state = quinn::udp::UdpSocketState::new((&socket).into())?;
+    if let Err(err) = state.set_recv_buffer_size((&socket).into(), SERVER_RECEIVE_BUFFER) {
+        tracing::warn!(%err, "cannot enlarge the QUIC receive buffer");
+    }
+    let runtime = quinn::default_runtime().ok_or_else(|| anyhow::anyhow!("no async runtime"))?;
+    Ok(quinn::Endpoint::new(
+        quinn::EndpointConfig::default(),
+        Some(config),
+        socket,
+        runtime,
+    )?)
 }
 
 async fn accept_loop(
