@@ -37,3 +37,4 @@ pub use packet::{
     SignCheckError, SignIncorrect, VerifiedSigner, sign_packet, verify_packet,
     verify_packet_with_key,
 };
+pub use provider::random_bytes;

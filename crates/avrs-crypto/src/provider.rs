@@ -28,6 +28,15 @@ pub(crate) fn random_seed() -> Result<Zeroizing<[u8; SEED_LEN]>> {
     Ok(seed)
 }
 
+/// `N` bytes from the system RNG, for secrets other than keys (stream keys,
+/// nonces).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    aws_lc_rs::rand::fill(&mut out)
+        .map_err(|_| CryptoError::Backend("the system random generator failed"))?;
+    Ok(out)
+}
+
 /// A key pair held by the library. The library frees its key memory with
 /// `OPENSSL_free`, which clears it.
 pub(crate) enum KeyPair {

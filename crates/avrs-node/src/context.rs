@@ -16,29 +16,66 @@ pub struct NodeMetrics {
     pub publish_refused: AtomicU64,
 }
 
-/// Who may publish. Without a configured credential, only loopback
-/// addresses may (the secure-sessions work adds tokens and stream keys).
-#[derive(Debug, Clone, Default)]
+/// Who may publish. Loopback addresses (and `open_to`) always may; any
+/// other address must name the node's stream key in the query string
+/// (`rtmp://HOST/live/NAME?key=KEY`). Tokens come with the secure-sessions
+/// work.
+#[derive(Clone, Default)]
 pub struct PublishPolicy {
     /// Extra addresses allowed to publish without a credential.
     pub open_to: Vec<IpAddr>,
+    /// The key remote publishers must present; `None`: remote publishing
+    /// is closed.
+    pub stream_key: Option<String>,
+}
+
+impl std::fmt::Debug for PublishPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key itself.
+        f.debug_struct("PublishPolicy")
+            .field("open_to", &self.open_to)
+            .field("stream_key", &self.stream_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 impl PublishPolicy {
-    /// `Ok` when `peer` may publish `name`; `Err` says why not, for the
-    /// client and the log.
-    pub fn check(&self, peer: SocketAddr, name: &str) -> Result<(), String> {
+    /// `Ok` when `peer` may publish `name` with this query string; `Err`
+    /// says why not, for the client and the log.
+    pub fn check(&self, peer: SocketAddr, name: &str, query: Option<&str>) -> Result<(), String> {
         let ip = peer.ip();
         let loopback = ip.is_loopback()
             || matches!(ip, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()));
         if loopback || self.open_to.contains(&ip) {
-            Ok(())
-        } else {
-            Err(format!(
-                "publishing '{name}' from {ip} needs a stream key or token; without one only loopback may publish"
-            ))
+            return Ok(());
+        }
+        let offered = query.and_then(|q| query_value(q, "key"));
+        match (&self.stream_key, offered) {
+            (Some(key), Some(offered)) if same_secret(key.as_bytes(), offered.as_bytes()) => Ok(()),
+            (Some(_), Some(_)) => Err(format!("publishing '{name}' from {ip}: wrong stream key")),
+            (Some(_), None) => Err(format!(
+                "publishing '{name}' from {ip} needs the stream key: add ?key=KEY to the stream name"
+            )),
+            (None, _) => Err(format!(
+                "publishing '{name}' from {ip} needs a stream key or token; this node accepts publishers from loopback only"
+            )),
         }
     }
+}
+
+/// The value of `name` in a `a=1&b=2` query string (no percent-decoding:
+/// keys are hex).
+fn query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Shared state of a running node.
@@ -53,6 +90,21 @@ pub struct NodeContext {
 
 impl NodeContext {
     pub fn new(limits: ContentLimits, reconnect_timeout: Duration, node_net_id: u64) -> Arc<Self> {
+        Self::with_policy(
+            limits,
+            reconnect_timeout,
+            node_net_id,
+            PublishPolicy::default(),
+        )
+    }
+
+    /// [`NodeContext::new`] with who may publish.
+    pub fn with_policy(
+        limits: ContentLimits,
+        reconnect_timeout: Duration,
+        node_net_id: u64,
+        publish_policy: PublishPolicy,
+    ) -> Arc<Self> {
         let counter = AtomicU64::new(random_start());
         let registry = ContentRegistry::new(limits, reconnect_timeout, move || {
             Guuid::new(node_net_id, counter.fetch_add(1, Ordering::Relaxed))
@@ -60,7 +112,7 @@ impl NodeContext {
         Arc::new(Self {
             registry: Arc::new(registry),
             metrics: NodeMetrics::default(),
-            publish_policy: PublishPolicy::default(),
+            publish_policy,
             hls: crate::hls::HlsStreams::default(),
         })
     }
@@ -91,26 +143,48 @@ mod tests {
     #[test]
     fn without_credentials_only_loopback_may_publish() {
         let policy = PublishPolicy::default();
-        assert!(policy.check(peer("127.0.0.1:5000"), "live/a").is_ok());
-        assert!(policy.check(peer("127.8.9.10:5000"), "live/a").is_ok());
-        assert!(policy.check(peer("[::1]:5000"), "live/a").is_ok());
-        assert!(
-            policy
-                .check(peer("[::ffff:127.0.0.1]:5000"), "live/a")
-                .is_ok()
-        );
-        let refused = policy.check(peer("10.1.2.3:5000"), "live/a").unwrap_err();
+        let check = |p: &str, q| policy.check(peer(p), "live/a", q);
+        assert!(check("127.0.0.1:5000", None).is_ok());
+        assert!(check("127.8.9.10:5000", None).is_ok());
+        assert!(check("[::1]:5000", None).is_ok());
+        assert!(check("[::ffff:127.0.0.1]:5000", None).is_ok());
+        let refused = check("10.1.2.3:5000", None).unwrap_err();
         assert!(refused.contains("needs a stream key or token"), "{refused}");
         assert!(refused.contains("10.1.2.3"), "{refused}");
-        assert!(policy.check(peer("[2001:db8::1]:5000"), "live/a").is_err());
+        assert!(check("[2001:db8::1]:5000", None).is_err());
+        // With no key configured, no query opens it.
+        assert!(check("10.1.2.3:5000", Some("key=")).is_err());
     }
 
     #[test]
     fn listed_addresses_may_publish_too() {
         let policy = PublishPolicy {
             open_to: vec!["10.1.2.3".parse().unwrap()],
+            stream_key: None,
         };
-        assert!(policy.check(peer("10.1.2.3:1"), "live/a").is_ok());
-        assert!(policy.check(peer("10.1.2.4:1"), "live/a").is_err());
+        assert!(policy.check(peer("10.1.2.3:1"), "live/a", None).is_ok());
+        assert!(policy.check(peer("10.1.2.4:1"), "live/a", None).is_err());
+    }
+
+    #[test]
+    fn remote_publishers_need_the_stream_key() {
+        let policy = PublishPolicy {
+            open_to: vec![],
+            stream_key: Some("c0ffee".into()),
+        };
+        let check = |q| policy.check(peer("10.1.2.3:1"), "live/a", q);
+        assert!(check(Some("key=c0ffee")).is_ok());
+        assert!(check(Some("x=1&key=c0ffee")).is_ok());
+        let wrong = check(Some("key=c0ffef")).unwrap_err();
+        assert!(wrong.contains("wrong stream key"), "{wrong}");
+        assert!(check(Some("key=c0ffee0")).is_err());
+        assert!(check(Some("KEY=c0ffee")).is_err());
+        let missing = check(None).unwrap_err();
+        assert!(missing.contains("?key=KEY"), "{missing}");
+        assert!(policy.check(peer("127.0.0.1:1"), "live/a", None).is_ok());
+        assert!(
+            !format!("{policy:?}").contains("c0ffee"),
+            "Debug hides the key"
+        );
     }
 }

@@ -34,6 +34,8 @@ pub struct NodeOptions {
     pub max_connections: usize,
     /// Names this node in content ids.
     pub node_net_id: u64,
+    /// Who may publish (loopback always; others with the stream key).
+    pub publish_policy: PublishPolicy,
 }
 
 impl NodeOptions {
@@ -48,6 +50,7 @@ impl NodeOptions {
             reconnect_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             node_net_id: 1,
+            publish_policy: PublishPolicy::default(),
         }
     }
 
@@ -61,6 +64,7 @@ impl NodeOptions {
             reconnect_timeout: config.reconnect_timeout,
             max_connections: config.max_connections as usize,
             node_net_id: 1,
+            publish_policy: PublishPolicy::default(),
         }
     }
 }
@@ -80,10 +84,11 @@ impl Node {
     /// Binds every listener (failing fast with the address that could not be
     /// bound) and starts serving.
     pub async fn start(options: NodeOptions) -> anyhow::Result<Self> {
-        let context = NodeContext::new(
+        let context = NodeContext::with_policy(
             options.limits,
             options.reconnect_timeout,
             options.node_net_id,
+            options.publish_policy.clone(),
         );
         let rtmp = bind(options.rtmp_address, "RTMP").await?;
         let http = bind(options.http_address, "HTTP").await?;

@@ -8,6 +8,7 @@ mod keygen;
 mod play;
 mod publish;
 mod serve;
+mod stream_key;
 
 #[derive(Debug, Parser)]
 #[command(

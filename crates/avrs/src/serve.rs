@@ -128,8 +128,11 @@ async fn serve_until_stopped(config: Config) -> Result<()> {
             config.data_dir.display()
         )
     })?;
-    let node = Node::start(NodeOptions::from_config(&config)).await?;
-    print!("{}", announce(&node));
+    let stream_key = crate::stream_key::load_or_create(&config.data_dir)?;
+    let mut options = NodeOptions::from_config(&config);
+    options.publish_policy.stream_key = Some(stream_key.clone());
+    let node = Node::start(options).await?;
+    print!("{}", announce(&node, &stream_key));
     let _ = std::io::Write::flush(&mut std::io::stdout());
     tracing::info!(
         rtmp = %node.rtmp_address,
@@ -147,13 +150,15 @@ async fn serve_until_stopped(config: Config) -> Result<()> {
 
 /// The lines a newcomer needs: where to publish and where to watch. Tests
 /// read the bound addresses from the `listening` lines.
-fn announce(node: &Node) -> String {
+fn announce(node: &Node, stream_key: &str) -> String {
     let rtmp = shown(node.rtmp_address);
     let http = shown(node.http_address);
     let quic = shown(node.quic_address);
+    let rtmp_port = node.rtmp_address.port();
     format!(
         "avrs listening: rtmp {} http {} quic {}\n\
          publish: ffmpeg -re -i INPUT -c:v libx264 -c:a aac -f flv rtmp://{rtmp}/live/NAME\n\
+         from another host: rtmp://THIS_HOST:{rtmp_port}/live/NAME?key={stream_key}\n\
          watch:   http://{http}/live/NAME.flv   http://{http}/live/NAME/index.m3u8   rtmp://{rtmp}/live/NAME\n\
          native:  avrs play avrs://{quic}/live/NAME --out NAME.flv\n\
          streams: http://{http}/api/streams   metrics: http://{http}/metrics\n",

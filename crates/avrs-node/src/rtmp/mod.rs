@@ -209,17 +209,16 @@ impl Drop for OpenConnection {
 }
 
 /// Whether `peer` may publish `name`. `query` is the stream name's query
-/// string (`rtmp://HOST/live/NAME?key=...`): the place for stream keys and
-/// tokens once the security work checks them. Every publish goes through
-/// here.
+/// string (`rtmp://HOST/live/NAME?key=...`): loopback publishers, or any
+/// that name the node's stream key (tokens come with the security work).
+/// Every publish goes through here.
 pub fn authorize_publish(
     context: &NodeContext,
     peer: SocketAddr,
     name: &str,
     query: Option<&str>,
 ) -> Result<(), String> {
-    let _ = query;
-    context.publish_policy.check(peer, name)
+    context.publish_policy.check(peer, name, query)
 }
 
 /// Beyond the connection limit: tell the client why (it shows
