@@ -14,6 +14,8 @@ pub struct NodeMetrics {
     pub http_connections: AtomicU64,
     pub rtmp_errors: AtomicU64,
     pub publish_refused: AtomicU64,
+    /// Native (QUIC) connections past the handshake, open now.
+    pub native_connections: AtomicU64,
 }
 
 /// Who may publish. Loopback addresses (and `open_to`) always may; any

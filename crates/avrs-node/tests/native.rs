@@ -152,6 +152,17 @@ async fn a_viewer_gets_every_frame_of_both_tracks_in_order() {
     assert_eq!(viewer.content_id(), 1);
     let first = viewer.next_frame().await.unwrap().expect("a first frame");
     eprintln!("time to first frame: {:?}", joined.elapsed());
+    let sessions = &node.context.metrics.native_connections;
+    assert_eq!(sessions.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        node.context
+            .registry
+            .get("live/fx")
+            .unwrap()
+            .stats
+            .viewers(avrs_core::live::Protocol::Native),
+        1
+    );
     let info = viewer
         .info
         .clone()

@@ -24,7 +24,7 @@ pub async fn render(State(context): State<Arc<NodeContext>>) -> impl IntoRespons
 pub fn exposition(context: &NodeContext) -> String {
     let mut out = String::new();
     let m = &context.metrics;
-    let node: [(&str, &str, &str, &AtomicU64); 4] = [
+    let node: [(&str, &str, &str, &AtomicU64); 5] = [
         (
             "avrs_rtmp_connections",
             "gauge",
@@ -36,6 +36,12 @@ pub fn exposition(context: &NodeContext) -> String {
             "gauge",
             "Open HTTP viewer streams.",
             &m.http_connections,
+        ),
+        (
+            "avrs_native_connections",
+            "gauge",
+            "Open native (QUIC) sessions.",
+            &m.native_connections,
         ),
         (
             "avrs_rtmp_errors_total",

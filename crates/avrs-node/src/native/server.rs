@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -73,10 +74,15 @@ pub async fn serve_connection(
         session: ServerSession::new(binding),
         viewers: HashMap::new(),
     };
+    // Counted while served; every return above is before the session.
+    let context = connection.context.clone();
+    let metrics = &context.metrics;
+    metrics.native_connections.fetch_add(1, Ordering::Relaxed);
     connection.run(recv, shutdown).await;
     for (_, viewer) in connection.viewers.drain() {
         viewer.stop();
     }
+    metrics.native_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// ALPN must be ours (rustls already refuses other offers; a client that
