@@ -51,6 +51,12 @@ pub(crate) const RECONNECT_TIMEOUT: Range = Range {
                such as 500ms, 30s or 2m",
 };
 
+pub(crate) const RTMP_WRITE_COALESCE: Range = Range {
+    min: 0,
+    max: 1_000,
+    expected: "a duration from 0ms to 1s, such as 0, 20ms or 50ms",
+};
+
 const ROLES_EXPECTED: &str = "at least one role: names from client, host, operator, server, \
      balancer, all, separated by commas, or a hex mask such as 0x0102";
 
@@ -124,6 +130,9 @@ impl Config {
             Key::RtmpAddress => self.rtmp_address = listen_address(text)?,
             Key::HttpAddress => self.http_address = listen_address(text)?,
             Key::QuicAddress => self.quic_address = listen_address(text)?,
+            Key::RtmpWriteCoalesce => {
+                self.rtmp_write_coalesce = duration(text, RTMP_WRITE_COALESCE)?
+            }
         }
         Ok(())
     }

@@ -69,6 +69,11 @@ pub struct Config {
     /// Key `quic_address` (avrs extension): AVRS over QUIC, node to node
     /// and native clients. Default `0.0.0.0:4433`.
     pub quic_address: SocketAddr,
+    /// Key `rtmp_write_coalesce` (avrs extension): how long an RTMP viewer's
+    /// writes may wait to be merged with the next messages, 0 to 1 s.
+    /// Default 0 (every message goes out at once). Larger values trade that
+    /// much latency for fewer system calls per viewer.
+    pub rtmp_write_coalesce: Duration,
 }
 
 /// The default cluster name of an embedded single-node cluster.
@@ -103,6 +108,7 @@ impl Default for Config {
             rtmp_address: any_ip(1935),
             http_address: any_ip(8080),
             quic_address: any_ip(4433),
+            rtmp_write_coalesce: Duration::ZERO,
         }
     }
 }

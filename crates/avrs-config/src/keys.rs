@@ -24,12 +24,13 @@ pub enum Key {
     RtmpAddress,
     HttpAddress,
     QuicAddress,
+    RtmpWriteCoalesce,
 }
 
 impl Key {
     /// Every key, in the order of the original config, then the avrs
     /// extensions. [`crate::Config::to_ini`] writes them in this order.
-    pub const ALL: [Key; 20] = [
+    pub const ALL: [Key; 21] = [
         Key::Role,
         Key::ClusterId,
         Key::HostAddress,
@@ -50,6 +51,7 @@ impl Key {
         Key::RtmpAddress,
         Key::HttpAddress,
         Key::QuicAddress,
+        Key::RtmpWriteCoalesce,
     ];
 
     /// The name in the INI file.
@@ -75,6 +77,7 @@ impl Key {
             Key::RtmpAddress => "rtmp_address",
             Key::HttpAddress => "http_address",
             Key::QuicAddress => "quic_address",
+            Key::RtmpWriteCoalesce => "rtmp_write_coalesce",
         }
     }
 
@@ -102,6 +105,7 @@ impl Key {
             Key::RtmpAddress => "--rtmp",
             Key::HttpAddress => "--http",
             Key::QuicAddress => "--quic",
+            Key::RtmpWriteCoalesce => "--rtmp-write-coalesce",
         }
     }
 

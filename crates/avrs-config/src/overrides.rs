@@ -33,11 +33,12 @@ pub struct ConfigOverrides {
     pub rtmp_address: Option<String>,
     pub http_address: Option<String>,
     pub quic_address: Option<String>,
+    pub rtmp_write_coalesce: Option<String>,
 }
 
 impl ConfigOverrides {
     /// The text overrides paired with their keys.
-    fn texts(&self) -> [(Key, Option<&str>); 19] {
+    fn texts(&self) -> [(Key, Option<&str>); 20] {
         [
             (Key::Role, self.role.as_deref()),
             (Key::ClusterId, self.cluster_id.as_deref()),
@@ -58,6 +59,7 @@ impl ConfigOverrides {
             (Key::RtmpAddress, self.rtmp_address.as_deref()),
             (Key::HttpAddress, self.http_address.as_deref()),
             (Key::QuicAddress, self.quic_address.as_deref()),
+            (Key::RtmpWriteCoalesce, self.rtmp_write_coalesce.as_deref()),
         ]
     }
 }

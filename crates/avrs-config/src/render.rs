@@ -54,6 +54,7 @@ impl Config {
             Key::RtmpAddress => self.rtmp_address.to_string(),
             Key::HttpAddress => self.http_address.to_string(),
             Key::QuicAddress => self.quic_address.to_string(),
+            Key::RtmpWriteCoalesce => write_duration(self.rtmp_write_coalesce),
         };
         Some(text)
     }

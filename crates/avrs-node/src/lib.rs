@@ -36,6 +36,8 @@ pub struct NodeOptions {
     pub node_net_id: u64,
     /// Who may publish (loopback always; others with the stream key).
     pub publish_policy: PublishPolicy,
+    /// RTMP timeouts and write behaviour.
+    pub rtmp: rtmp::RtmpSettings,
 }
 
 impl NodeOptions {
@@ -51,6 +53,7 @@ impl NodeOptions {
             max_connections: 10_000,
             node_net_id: 1,
             publish_policy: PublishPolicy::default(),
+            rtmp: rtmp::RtmpSettings::default(),
         }
     }
 
@@ -65,6 +68,10 @@ impl NodeOptions {
             max_connections: config.max_connections as usize,
             node_net_id: 1,
             publish_policy: PublishPolicy::default(),
+            rtmp: rtmp::RtmpSettings {
+                write_coalesce: config.rtmp_write_coalesce,
+                ..rtmp::RtmpSettings::default()
+            },
         }
     }
 }
@@ -101,10 +108,11 @@ impl Node {
         tasks.spawn(async move {
             let _ = native.await;
         });
-        tasks.spawn(rtmp::serve(
+        tasks.spawn(rtmp::serve_with(
             rtmp,
             context.clone(),
             options.max_connections,
+            options.rtmp.clone(),
             shutdown.clone(),
         ));
         tasks.spawn(http::serve(http, context.clone(), shutdown.clone()));

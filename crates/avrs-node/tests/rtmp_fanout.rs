@@ -368,3 +368,58 @@ fn process_cpu_seconds() -> f64 {
     // (0-based); clock ticks of 1/100 s.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// With a write-merging window a viewer still gets every frame, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_coalescing_window_loses_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let context = NodeContext::new(ContentLimits::default(), Duration::from_secs(1), 3);
+    let settings = RtmpSettings {
+        write_coalesce: Duration::from_millis(30),
+        ..RtmpSettings::default()
+    };
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(serve_with(
+        listener,
+        context.clone(),
+        10,
+        settings,
+        stop.clone(),
+    ));
+    let publisher = context
+        .registry
+        .publish("live/syn", Instant::now())
+        .unwrap();
+    publisher.set_configs(TrackConfigs {
+        video: Some(fake_video_config()),
+        audio: None,
+    });
+    let viewer = Viewer::connect(address, None).await;
+    let content = publisher.content().clone();
+    wait_until("the viewer", || content.stats.viewers(Protocol::Rtmp) == 1).await;
+    let viewer = tokio::spawn(viewer.collect(Duration::ZERO));
+    const COUNT: u32 = 90;
+    for i in 0..COUNT {
+        let dts = i64::from(i) * 3000;
+        let frame = MediaFrame {
+            track: TrackKind::Video,
+            dts,
+            pts: dts,
+            keyframe: i.is_multiple_of(GROUP),
+            data: Bytes::from(vec![i as u8; 1000]),
+        };
+        publisher.push(frame, Instant::now()).unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    publisher.finish();
+    let got = tokio::time::timeout(Duration::from_secs(20), viewer)
+        .await
+        .expect("the viewer ends with the stream")
+        .unwrap();
+    let stamps: Vec<u32> = got.iter().map(|f| f.timestamp).collect();
+    let expected: Vec<u32> = (0..COUNT).map(|i| i * 100 / 3).collect();
+    assert_eq!(stamps, expected);
+    stop.cancel();
+    server.await.unwrap();
+}

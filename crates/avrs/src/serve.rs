@@ -65,6 +65,9 @@ pub struct ConfigFlags {
     /// Wait before reconnecting to a lost peer, e.g. 60s (key reconnect_timeout).
     #[arg(long, value_name = "DUR")]
     pub reconnect_timeout: Option<String>,
+    /// RTMP viewers' write merging window, e.g. 20ms (key rtmp_write_coalesce).
+    #[arg(long, value_name = "DUR")]
+    pub rtmp_write_coalesce: Option<String>,
     /// Extended (debug-level) logging (key debug_more).
     #[arg(long)]
     pub debug: bool,
@@ -85,6 +88,7 @@ impl ConfigFlags {
             max_connections: self.max_connections.clone(),
             heartbeat_interval: self.heartbeat_interval.clone(),
             reconnect_timeout: self.reconnect_timeout.clone(),
+            rtmp_write_coalesce: self.rtmp_write_coalesce.clone(),
             // Without --debug the file decides; the switch only turns it on.
             debug_more: self.debug.then_some(true),
             ..ConfigOverrides::default()

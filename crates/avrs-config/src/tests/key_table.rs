@@ -125,6 +125,12 @@ const ACCEPTED: &[(&str, Check)] = &[
     ("quic_address = [::1]:4433", |c| {
         c.quic_address == addr("[::1]:4433")
     }),
+    ("rtmp_write_coalesce = 20ms", |c| {
+        c.rtmp_write_coalesce == Duration::from_millis(20)
+    }),
+    ("rtmp_write_coalesce = 0", |c| {
+        c.rtmp_write_coalesce == Duration::ZERO
+    }),
 ];
 
 #[test]
@@ -272,6 +278,8 @@ const REJECTED: &[(&str, &str, &str)] = &[
         "an IP address and port",
         "0.0.0.0:70000",
     ),
+    ("rtmp_write_coalesce = 2s", "a duration from 0ms to 1s", "2s"),
+    ("rtmp_write_coalesce = soon", "a duration from 0ms to 1s", "soon"),
 ];
 
 #[test]

@@ -64,6 +64,7 @@ fn every_text_override_reaches_its_key() {
         rtmp_address: Some("127.0.0.1:1".into()),
         http_address: Some("127.0.0.1:2".into()),
         quic_address: Some("127.0.0.1:3".into()),
+        rtmp_write_coalesce: Some("20ms".into()),
     };
     let default = Config::default();
     let config = default.clone().with_overrides(&flags).unwrap();

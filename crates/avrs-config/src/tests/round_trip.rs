@@ -154,7 +154,7 @@ fn config() -> impl Strategy<Value = Config> {
         millis(100, 3_600_000),
         millis(0, 86_400_000),
     );
-    let listeners = (listen(), listen(), listen());
+    let listeners = (listen(), listen(), listen(), millis(0, 1_000));
     (identity, files, sizes, content, listeners).prop_map(
         |(
             (roles, cluster_id, host_address, balancer_address),
@@ -167,7 +167,7 @@ fn config() -> impl Strategy<Value = Config> {
                 heartbeat_interval,
                 reconnect_timeout,
             ),
-            (rtmp_address, http_address, quic_address),
+            (rtmp_address, http_address, quic_address, rtmp_write_coalesce),
         )| Config {
             roles,
             cluster_id,
@@ -189,6 +189,7 @@ fn config() -> impl Strategy<Value = Config> {
             rtmp_address,
             http_address,
             quic_address,
+            rtmp_write_coalesce,
         },
     )
 }

@@ -75,6 +75,10 @@ pub struct RtmpSettings {
     /// Connections beyond the limit that are told so (handshake, then a
     /// rejected connect) at the same time; more are closed at once.
     pub max_refusals: usize,
+    /// How long a viewer's wake-up waits before writing, so the messages
+    /// that arrive meanwhile go out in the same system call. Zero: write at
+    /// once. Adds up to this much latency.
+    pub write_coalesce: Duration,
 }
 
 impl Default for RtmpSettings {
@@ -87,6 +91,7 @@ impl Default for RtmpSettings {
             write_stall_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(3),
             max_refusals: 16,
+            write_coalesce: Duration::ZERO,
         }
     }
 }

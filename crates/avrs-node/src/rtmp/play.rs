@@ -181,7 +181,12 @@ impl Viewer {
                         // clock starts now.
                         progress_at = Instant::now();
                     }
-                    _ = self.subscriber.wait() => {}
+                    _ = self.subscriber.wait() => {
+                        // Let the next messages join this write (opt-in).
+                        if !settings.write_coalesce.is_zero() {
+                            tokio::time::sleep(settings.write_coalesce).await;
+                        }
+                    }
                 }
             } else {
                 let stalled = progress_at + settings.write_stall_timeout;
