@@ -18,6 +18,8 @@
 #   SERVER_CPU=0     core for the servers
 #   LOAD_CPU=1       core for the publisher and the load tool
 #   KEEP=            a directory to keep the JSON reports and logs in
+#   COALESCE=0       avrs's RTMP write-merging window (rtmp_write_coalesce),
+#                    e.g. 20ms; 0 writes every message at once
 #
 # Needs root for apt-get when nginx or its RTMP module is missing:
 # `apt-get update` once, then `apt-get install -y nginx libnginx-mod-rtmp`.
@@ -92,7 +94,8 @@ free_port() {
 
 # avrs serve, on ephemeral ports it reports on stdout.
 taskset -c "$SERVER_CPU" "$AVRS" serve --rtmp 127.0.0.1:0 --http 127.0.0.1:0 --quic 127.0.0.1:0 \
-  --data-dir "$WORK/avrs-data" >"$WORK/avrs.out" 2>"$WORK/avrs.log" &
+  --data-dir "$WORK/avrs-data" --rtmp-write-coalesce "${COALESCE:-0}" \
+  >"$WORK/avrs.out" 2>"$WORK/avrs.log" &
 avrs_pid=$!
 pids+=("$avrs_pid")
 for _ in $(seq 100); do
