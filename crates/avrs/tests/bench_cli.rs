@@ -4,67 +4,11 @@
 //! small), never for speed.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+mod support;
+
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// A running `avrs serve` on ephemeral loopback ports.
-struct Server {
-    child: Child,
-    rtmp: SocketAddr,
-    http: SocketAddr,
-    quic: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_avrs"))
-            .args([
-                "serve",
-                "--rtmp",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--quic",
-                "127.0.0.1:0",
-            ])
-            .args(["--reconnect-timeout", "1s"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start avrs serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let listening = lines
-            .by_ref()
-            .map(|l| l.unwrap())
-            .find(|l| l.starts_with("avrs listening:"))
-            .expect("avrs serve prints its listening line");
-        // "avrs listening: rtmp ADDR http ADDR quic ADDR"
-        let words: Vec<&str> = listening.split_whitespace().collect();
-        let (rtmp, http) = (words[3].parse().unwrap(), words[5].parse().unwrap());
-        assert_eq!(words[6], "quic", "{listening}");
-        let quic = words[7].parse().unwrap();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server {
-            child,
-            rtmp,
-            http,
-            quic,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::time::Duration;
+use support::{Server, have, http_get, wait_until};
 
 /// A child killed when the test ends, whatever happens.
 struct Reaped(Child);
@@ -100,30 +44,6 @@ fn publish(server: &Server, name: &str, seconds: u32) -> Reaped {
     });
     assert!(live, "live/{name} shows up in /api/streams");
     publisher
-}
-
-/// A minimal HTTP/1.0 GET: the whole response.
-fn http_get(address: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response
-}
-
-/// Polls `check` every 20 ms until it holds or `limit` passes.
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 /// Runs `avrs bench --json` and returns its report.
@@ -199,15 +119,6 @@ fn bench_native_viewers_see_every_stamped_frame() {
     assert_eq!(report["protocol"], "native");
     assert!(report["window_bytes"].as_u64().unwrap() > 0, "{report:#}");
     assert!(report["server"]["cpu_seconds"].as_f64().unwrap() >= 0.0);
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// The stamp is a well-formed SEI: ffmpeg decodes the published stream

@@ -2,113 +2,12 @@
 //! RTMP, `avrs play` over native AVRS (QUIC) writing FLV, MPEG-TS and FLV on
 //! stdout, and ffmpeg/ffprobe checking what it wrote.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod support;
+
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// A running `avrs serve` on ephemeral loopback ports.
-struct Server {
-    child: Child,
-    rtmp: SocketAddr,
-    http: SocketAddr,
-    quic: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_avrs"))
-            .args(["serve", "--rtmp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .args(["--quic", "127.0.0.1:0", "--reconnect-timeout", "1s"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start avrs serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let listening = lines
-            .by_ref()
-            .map(|l| l.unwrap())
-            .find(|l| l.starts_with("avrs listening:"))
-            .expect("avrs serve prints its listening line");
-        // "avrs listening: rtmp ADDR http ADDR quic ADDR"
-        let words: Vec<&str> = listening.split_whitespace().collect();
-        let (rtmp, http, quic) = (
-            words[3].parse().unwrap(),
-            words[5].parse().unwrap(),
-            words[7].parse().unwrap(),
-        );
-        std::thread::spawn(move || lines.for_each(drop));
-        Server {
-            child,
-            rtmp,
-            http,
-            quic,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn http_get(address: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-}
-
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-fn publish(rtmp: SocketAddr, name: &str, seconds: u32) -> Child {
-    Command::new("ffmpeg")
-        .args(["-v", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", &seconds.to_string()])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args(["-g", "30", "-c:a", "aac", "-f", "flv"])
-        .arg(format!("rtmp://{rtmp}/live/{name}"))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start ffmpeg publisher")
-}
+use support::{Server, have, http_get, publish_ffmpeg as publish, wait_until};
 
 fn play(server: &Server, name: &str, out: &str, extra: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_avrs"));

@@ -2,140 +2,17 @@
 //! publishing over RTMP, real ffmpeg/ffprobe reading HTTP-FLV, the JSON API
 //! and metrics read over HTTP, then SIGTERM and a clean exit.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::{Server, have, publish_ffmpeg as publish, status_and_body, wait_until};
 
-/// A running `avrs serve` on ephemeral loopback ports.
-struct Server {
-    child: Child,
-    rtmp: SocketAddr,
-    http: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_avrs"))
-            .args([
-                "serve",
-                "--rtmp",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--quic",
-                "127.0.0.1:0",
-            ])
-            // Viewers end 1 s after the publisher leaves (default 60 s).
-            .args(["--reconnect-timeout", "1s"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start avrs serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let listening = lines
-            .by_ref()
-            .map(|l| l.unwrap())
-            .find(|l| l.starts_with("avrs listening:"))
-            .expect("avrs serve prints its listening line");
-        // "avrs listening: rtmp ADDR http ADDR"
-        let words: Vec<&str> = listening.split_whitespace().collect();
-        let rtmp = words[3].parse().unwrap();
-        let http = words[5].parse().unwrap();
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, rtmp, http }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        wait_with_deadline(&mut self.child, Duration::from_secs(10)).expect("exits after SIGTERM")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A minimal HTTP/1.0 GET: status code and body.
-fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    (status, body)
-}
-
-/// Polls `check` every 20 ms until it holds or `limit` passes.
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-fn publish(rtmp: SocketAddr, name: &str, seconds: u32) -> Child {
-    Command::new("ffmpeg")
-        .args(["-v", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", &seconds.to_string()])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-            "-g",
-            "30",
-        ])
-        .args(["-c:a", "aac", "-f", "flv"])
-        .arg(format!("rtmp://{rtmp}/live/{name}"))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start ffmpeg publisher")
+/// GET over HTTP/1.0: status code and body.
+fn http_get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let response = support::http_get(address, path);
+    let (status, body) = status_and_body(&response);
+    (status, body.to_owned())
 }
 
 #[derive(Debug, Default)]
