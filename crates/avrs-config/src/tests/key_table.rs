@@ -278,8 +278,16 @@ const REJECTED: &[(&str, &str, &str)] = &[
         "an IP address and port",
         "0.0.0.0:70000",
     ),
-    ("rtmp_write_coalesce = 2s", "a duration from 0ms to 1s", "2s"),
-    ("rtmp_write_coalesce = soon", "a duration from 0ms to 1s", "soon"),
+    (
+        "rtmp_write_coalesce = 2s",
+        "a duration from 0ms to 1s",
+        "2s",
+    ),
+    (
+        "rtmp_write_coalesce = soon",
+        "a duration from 0ms to 1s",
+        "soon",
+    ),
 ];
 
 #[test]
