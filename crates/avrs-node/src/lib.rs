@@ -102,8 +102,13 @@ impl Node {
         let rtmp_address = rtmp.local_addr()?;
         let http_address = http.local_addr()?;
         let shutdown = CancellationToken::new();
-        let (quic_address, native) =
-            native::bind(options.quic_address, context.clone(), shutdown.clone()).await?;
+        let (quic_address, native) = native::bind(
+            options.quic_address,
+            context.clone(),
+            options.max_connections,
+            shutdown.clone(),
+        )
+        .await?;
         let mut tasks = JoinSet::new();
         tasks.spawn(async move {
             let _ = native.await;

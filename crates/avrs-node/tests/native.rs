@@ -524,3 +524,33 @@ async fn a_publisher_reconnect_reaches_the_viewer_with_its_new_configuration() {
     viewer.close().await;
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_are_refused_until_one_leaves() {
+    let options = NodeOptions {
+        max_connections: 1,
+        ..NodeOptions::loopback_ephemeral()
+    };
+    let node = Node::start(options).await.unwrap();
+    let mut first = Session::connect(node.quic_address, ClientOptions::default())
+        .await
+        .unwrap();
+    first.opened().await.unwrap();
+    let refused = Session::connect(node.quic_address, ClientOptions::default()).await;
+    assert!(refused.is_err(), "a second connection is over the limit");
+    drop(first);
+    // The server frees the slot once it sees the first connection close.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut third = loop {
+        match Session::connect(node.quic_address, ClientOptions::default()).await {
+            Ok(session) => break session,
+            Err(err) if Instant::now() < deadline => {
+                eprintln!("not yet: {err:#}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("the slot never came back: {err:#}"),
+        }
+    };
+    third.opened().await.unwrap();
+    node.shutdown().await;
+}

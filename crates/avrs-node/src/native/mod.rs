@@ -38,13 +38,14 @@ use tokio_util::sync::CancellationToken;
 pub async fn bind(
     address: SocketAddr,
     context: Arc<NodeContext>,
+    max_connections: usize,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let config = tls::server_config()?;
     let endpoint = server_endpoint(config, address)
         .map_err(|e| anyhow::anyhow!("cannot listen for QUIC on {address}: {e}"))?;
     let bound = endpoint.local_addr()?;
-    let task = tokio::spawn(accept_loop(endpoint, context, shutdown));
+    let task = tokio::spawn(accept_loop(endpoint, context, max_connections, shutdown));
     Ok((bound, task))
 }
 
@@ -75,8 +76,11 @@ fn server_endpoint(
 async fn accept_loop(
     endpoint: quinn::Endpoint,
     context: Arc<NodeContext>,
+    max_connections: usize,
     shutdown: CancellationToken,
 ) {
+    // One permit per connection being served, handshake included.
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
     loop {
         let incoming = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -85,11 +89,22 @@ async fn accept_loop(
         let Some(incoming) = incoming else {
             break;
         };
-        tokio::spawn(server::serve_connection(
-            incoming,
-            context.clone(),
-            shutdown.clone(),
-        ));
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(
+                remote = %incoming.remote_address(),
+                max_connections,
+                "native: connection limit reached; refused"
+            );
+            // A CONNECTION_REFUSED close, without spending a handshake on it.
+            incoming.refuse();
+            continue;
+        };
+        let context = context.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            server::serve_connection(incoming, context, shutdown).await;
+            drop(permit);
+        });
     }
     endpoint.close(CloseCode::Shutdown.code().into(), b"server shutting down");
     // Lets the close frames go out; bounded so shutdown never hangs.
