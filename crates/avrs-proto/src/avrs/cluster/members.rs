@@ -190,51 +190,46 @@ fn write_target(args: &mut TsdBuilder, id: Guuid, member: &Hash32) {
     args.put_hash(ClusterArg::Member.code(), member);
 }
 
-/// MEMBER_REQUEST_APPROVE `[ID, MEMBER]`: the owner, a HOST or an OPERATOR
-/// moves the candidate from the requests to the members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemberApprove {
-    pub id: Guuid,
-    pub member: Hash32,
+/// A request whose arguments are the cluster ID and one member id.
+macro_rules! member_target_request {
+    ($doc:literal, $name:ident, $kind:expr) => {
+        #[doc = $doc]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name {
+            pub id: Guuid,
+            pub member: Hash32,
+        }
+
+        impl Request for $name {
+            type Kind = ClusterType;
+            const KIND: ClusterType = $kind;
+
+            fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
+                write_target(args, self.id, &self.member);
+                Ok(())
+            }
+
+            fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
+                let (id, member, _) = read_target(items, false)?;
+                Ok(Self { id, member })
+            }
+        }
+    };
 }
 
-impl Request for MemberApprove {
-    type Kind = ClusterType;
-    const KIND: ClusterType = ClusterType::MemberRequestApprove;
+member_target_request!(
+    "MEMBER_REQUEST_APPROVE `[ID, MEMBER]`: the owner, a HOST or an OPERATOR \
+     moves the candidate from the requests to the members.",
+    MemberApprove,
+    ClusterType::MemberRequestApprove
+);
 
-    fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
-        write_target(args, self.id, &self.member);
-        Ok(())
-    }
-
-    fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
-        let (id, member, _) = read_target(items, false)?;
-        Ok(Self { id, member })
-    }
-}
-
-/// MEMBER_REMOVE `[ID, MEMBER]`: the owner, a HOST, an OPERATOR, or the
-/// member itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemberRemove {
-    pub id: Guuid,
-    pub member: Hash32,
-}
-
-impl Request for MemberRemove {
-    type Kind = ClusterType;
-    const KIND: ClusterType = ClusterType::MemberRemove;
-
-    fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
-        write_target(args, self.id, &self.member);
-        Ok(())
-    }
-
-    fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
-        let (id, member, _) = read_target(items, false)?;
-        Ok(Self { id, member })
-    }
-}
+member_target_request!(
+    "MEMBER_REMOVE `[ID, MEMBER]`: the owner, a HOST, an OPERATOR, or the \
+     member itself.",
+    MemberRemove,
+    ClusterType::MemberRemove
+);
 
 /// MEMBER_ROLE_ASSIGN `[ID, MEMBER, MEMBER_ROLE]`: replaces the member's roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
