@@ -14,6 +14,8 @@
 pub mod avrs;
 pub mod dap;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod tsd;
 

@@ -514,23 +514,6 @@ mod tests {
         assert_eq!(&done[..], &whole[..]);
     }
 
-    /// The body of `fuzz/fuzz_targets/dap_fragments.rs`.
-    fn fuzz_body(data: &[u8]) {
-        let mut r = Reassembler::new();
-        let mut rest = data;
-        while rest.len() >= 2 {
-            let len = usize::from(u16::from_le_bytes([rest[0], rest[1]])).min(rest.len() - 2);
-            let (plaintext, tail) = rest[2..].split_at(len);
-            rest = tail;
-            if let Ok(Some(whole)) = r.push(plaintext) {
-                let header = ChannelHeader::decode(&whole).expect("checked on the way");
-                assert_eq!(header.packet_len(), whole.len());
-                assert!(whole.len() <= MAX_PACKET_SIZE);
-            }
-            assert!(r.collected() <= MAX_PACKET_SIZE);
-        }
-    }
-
     #[test]
     fn fuzz_body_accepts_a_real_fragment_sequence() {
         let data = vec![3u8; FRAGMENT_THRESHOLD + 10];
@@ -540,8 +523,8 @@ mod tests {
             input.extend_from_slice(&(p.len() as u16).to_le_bytes());
             input.extend_from_slice(&p);
         }
-        fuzz_body(&input);
-        fuzz_body(&input[..input.len() / 2]);
+        crate::fuzzing::dap_fragments(&input);
+        crate::fuzzing::dap_fragments(&input[..input.len() / 2]);
     }
 
     proptest! {
@@ -565,7 +548,7 @@ mod tests {
         fn arbitrary_fragments_never_panic(
             data in proptest::collection::vec(any::<u8>(), 0..512),
         ) {
-            fuzz_body(&data);
+            crate::fuzzing::dap_fragments(&data);
         }
     }
 }

@@ -157,7 +157,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        fuzz_stream(&data);
+        crate::fuzzing::dap_stream(&data);
     }
 
     #[test]
@@ -172,33 +172,8 @@ proptest! {
             wire.extend_from_slice(&header.encode());
             wire.extend_from_slice(body);
         }
-        fuzz_stream(&wire);
+        crate::fuzzing::dap_stream(&wire);
     }
-}
-
-/// The body of `fuzz/fuzz_targets/dap_stream.rs`: the first byte picks a
-/// chunk size, the rest is the stream.
-fn fuzz_stream(data: &[u8]) {
-    let Some((&first, stream)) = data.split_first() else {
-        return;
-    };
-    let mut reader = StreamReader::default();
-    for chunk in stream.chunks(usize::from(first) + 1) {
-        let mut chunk = chunk;
-        while !chunk.is_empty() {
-            let taken = reader.push(chunk);
-            chunk = &chunk[taken..];
-            while let Some(outcome) = reader.poll() {
-                if let Ok(Event::Channel { packet, .. }) = outcome {
-                    assert_eq!(packet.data.len(), packet.header.data_size as usize);
-                }
-            }
-            assert!(reader.buffered() <= MAX_BUFFERED);
-        }
-    }
-    let stats = reader.stats();
-    assert_eq!(stats.bytes, stream.len() as u64);
-    assert!(stats.packets * STREAM_HEADER_SIZE as u64 <= stats.bytes);
 }
 
 #[test]
@@ -206,9 +181,9 @@ fn fuzz_stream_decodes_a_real_stream() {
     let mut w = StreamWriter::default();
     let mut data = vec![7u8];
     data.extend_from_slice(&write(&mut w, &payload(40_000, 1)));
-    fuzz_stream(&data);
-    fuzz_stream(&data[..data.len() / 2]);
-    fuzz_stream(&[]);
+    crate::fuzzing::dap_stream(&data);
+    crate::fuzzing::dap_stream(&data[..data.len() / 2]);
+    crate::fuzzing::dap_stream(&[]);
 }
 
 #[test]
