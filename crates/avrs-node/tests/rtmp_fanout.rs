@@ -27,30 +27,17 @@ const GROUP: u32 = 30;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_slow_and_stalled_viewers() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let context = NodeContext::new(ContentLimits::default(), Duration::from_secs(1), 3);
     let settings = RtmpSettings {
         write_stall_timeout: Duration::from_secs(2),
         ..RtmpSettings::default()
     };
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(serve_with(
-        listener,
-        context.clone(),
-        100,
-        settings,
-        stop.clone(),
-    ));
-
-    let publisher = context
-        .registry
-        .publish("live/syn", Instant::now())
-        .unwrap();
-    publisher.set_configs(TrackConfigs {
-        video: Some(fake_video_config()),
-        audio: None,
-    });
+    let Setup {
+        address,
+        context,
+        publisher,
+        stop,
+        server,
+    } = setup(settings).await;
     let content = publisher.content().clone();
 
     let prompt = Viewer::connect(address, None).await;
@@ -118,6 +105,45 @@ async fn prompt_slow_and_stalled_viewers() {
     stop.cancel();
     server.await.unwrap();
     assert_eq!(context.metrics.rtmp_connections.load(Ordering::Relaxed), 0);
+}
+
+/// An RTMP listener with `settings` over a fresh context, and a publisher
+/// of `live/syn` pushing straight into the registry.
+struct Setup {
+    address: SocketAddr,
+    context: std::sync::Arc<NodeContext>,
+    publisher: avrs_core::live::Publisher,
+    stop: CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn setup(settings: RtmpSettings) -> Setup {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let context = NodeContext::new(ContentLimits::default(), Duration::from_secs(1), 3);
+    let stop = CancellationToken::new();
+    let server = tokio::spawn(serve_with(
+        listener,
+        context.clone(),
+        100,
+        settings,
+        stop.clone(),
+    ));
+    let publisher = context
+        .registry
+        .publish("live/syn", Instant::now())
+        .unwrap();
+    publisher.set_configs(TrackConfigs {
+        video: Some(fake_video_config()),
+        audio: None,
+    });
+    Setup {
+        address,
+        context,
+        publisher,
+        stop,
+        server,
+    }
 }
 
 fn fake_video_config() -> VideoConfig {
@@ -372,29 +398,17 @@ fn process_cpu_seconds() -> f64 {
 /// With a write-merging window a viewer still gets every frame, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_coalescing_window_loses_nothing() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let context = NodeContext::new(ContentLimits::default(), Duration::from_secs(1), 3);
     let settings = RtmpSettings {
         write_coalesce: Duration::from_millis(30),
         ..RtmpSettings::default()
     };
-    let stop = CancellationToken::new();
-    let server = tokio::spawn(serve_with(
-        listener,
-        context.clone(),
-        10,
-        settings,
-        stop.clone(),
-    ));
-    let publisher = context
-        .registry
-        .publish("live/syn", Instant::now())
-        .unwrap();
-    publisher.set_configs(TrackConfigs {
-        video: Some(fake_video_config()),
-        audio: None,
-    });
+    let Setup {
+        address,
+        context: _context,
+        publisher,
+        stop,
+        server,
+    } = setup(settings).await;
     let viewer = Viewer::connect(address, None).await;
     let content = publisher.content().clone();
     wait_until("the viewer", || content.stats.viewers(Protocol::Rtmp) == 1).await;
