@@ -2,7 +2,7 @@
 //! and command-line overrides go through the same [`Config::set`], so both
 //! follow the same rules.
 
-use crate::config::Config;
+use crate::config::{Config, ExtensionSection};
 use crate::error::{ConfigError, Origin, shown};
 use crate::ini::{Document, Section};
 use crate::keys::Key;
@@ -16,9 +16,23 @@ use std::path::Path;
 /// The one section avrs reads.
 pub const SECTION: &str = "avrs";
 
-/// Sections that may appear and are skipped, kept for future use. None yet:
-/// any other section is an error, so a typo in a header is not ignored.
-pub const RESERVED_SECTIONS: [&str; 0] = [];
+/// Sections owned by other layers: kept raw in [`Config::extensions`] and
+/// validated by the crate that reads them (`[auth]`, `[vod]`, `[record]`,
+/// `[cluster]`), plus any section whose name starts with one of
+/// [`EXTENSION_PREFIXES`] (`[policy.NAME]`, `[record.NAME]`). Any other
+/// section is an error, so a typo in a header is not ignored.
+pub const RESERVED_SECTIONS: [&str; 4] = ["auth", "vod", "record", "cluster"];
+
+/// Name prefixes of repeatable extension sections.
+pub const EXTENSION_PREFIXES: [&str; 2] = ["policy.", "record."];
+
+/// Whether a section of this name is kept for another layer.
+pub fn is_extension_section(name: &str) -> bool {
+    RESERVED_SECTIONS.contains(&name)
+        || EXTENSION_PREFIXES
+            .iter()
+            .any(|prefix| name.len() > prefix.len() && name.starts_with(prefix))
+}
 
 pub(crate) const MAX_CONNECTIONS: (u64, u64) = (1, 1_000_000);
 pub(crate) const THREAD_POOL_SIZE: (u64, u64) = (0, 1024);
@@ -71,7 +85,12 @@ impl Config {
         for section in &document.sections {
             if section.name == SECTION {
                 self.apply_section(section, file, base)?;
-            } else if !RESERVED_SECTIONS.contains(&section.name.as_str()) {
+            } else if is_extension_section(&section.name) {
+                self.extensions.push(ExtensionSection {
+                    file: file.to_owned(),
+                    section: section.clone(),
+                });
+            } else {
                 return Err(ConfigError::UnknownSection {
                     file: file.to_owned(),
                     line: section.line,

@@ -74,6 +74,35 @@ pub struct Config {
     /// Default 0 (every message goes out at once). Larger values trade that
     /// much latency for fewer system calls per viewer.
     pub rtmp_write_coalesce: Duration,
+    /// Sections other layers read (`[auth]`, `[vod]`, `[policy.NAME]`, …),
+    /// raw and in file order; see [`crate::is_extension_section`].
+    pub extensions: Vec<ExtensionSection>,
+}
+
+/// A section kept for another layer, with the file it came from so that
+/// layer's errors can name `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionSection {
+    pub file: String,
+    pub section: crate::ini::Section,
+}
+
+impl Config {
+    /// The extension section called `name`, if the file has it.
+    pub fn extension(&self, name: &str) -> Option<&ExtensionSection> {
+        self.extensions.iter().find(|e| e.section.name == name)
+    }
+
+    /// Every extension section whose name starts with `prefix`, in file
+    /// order.
+    pub fn extensions_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a ExtensionSection> + 'a {
+        self.extensions
+            .iter()
+            .filter(move |e| e.section.name.starts_with(prefix))
+    }
 }
 
 /// The default cluster name of an embedded single-node cluster.
@@ -109,6 +138,7 @@ impl Default for Config {
             http_address: any_ip(8080),
             quic_address: any_ip(4433),
             rtmp_write_coalesce: Duration::ZERO,
+            extensions: Vec::new(),
         }
     }
 }

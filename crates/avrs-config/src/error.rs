@@ -92,7 +92,7 @@ pub enum ConfigError {
 
     /// A section avrs does not read.
     #[error(
-        "{file}:{line}: unknown section [{section}]; expected [avrs], the only section avrs reads"
+        "{file}:{line}: unknown section [{section}]; expected [avrs], [auth], [vod], [record], [cluster], [policy.NAME] or [record.NAME]"
     )]
     UnknownSection {
         file: String,

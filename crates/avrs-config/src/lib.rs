@@ -39,8 +39,8 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{RESERVED_SECTIONS, SECTION};
-pub use config::{Config, DEFAULT_CLUSTER_NAME};
+pub use apply::{EXTENSION_PREFIXES, RESERVED_SECTIONS, SECTION, is_extension_section};
+pub use config::{Config, DEFAULT_CLUSTER_NAME, ExtensionSection};
 pub use error::{ConfigError, Origin};
 pub use keys::Key;
 pub use overrides::ConfigOverrides;

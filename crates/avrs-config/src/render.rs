@@ -28,6 +28,13 @@ impl Config {
                 }
             }
         }
+        for extension in &self.extensions {
+            let section = &extension.section;
+            let _ = writeln!(out, "\n[{}]", section.name);
+            for entry in &section.entries {
+                let _ = writeln!(out, "{} = {}", entry.key, quote_if_needed(&entry.value));
+            }
+        }
         out
     }
 

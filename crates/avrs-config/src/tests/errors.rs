@@ -65,7 +65,7 @@ fn an_unknown_section_is_an_error() {
         assert_eq!(
             err.to_string(),
             format!(
-                "avrs.ini:{line}: unknown section [{section}]; expected [avrs], the only section avrs reads"
+                "avrs.ini:{line}: unknown section [{section}]; expected [avrs], [auth], [vod], [record], [cluster], [policy.NAME] or [record.NAME]"
             )
         );
     }
@@ -268,4 +268,26 @@ fn worker_threads_uses_cpus_for_zero() {
     assert_eq!(config.worker_threads(cpus), 6);
     config.thread_pool_size = 3;
     assert_eq!(config.worker_threads(cpus), 3);
+}
+
+#[test]
+fn extension_sections_are_kept_raw_for_their_layer() {
+    let text =
+        "[avrs]\nrole = server\n\n[auth]\ntoken_key = k\n\n[policy.night]\nallow = 10.0.0.0/8\n";
+    let config = Config::from_str_named(text, "avrs.ini").unwrap();
+    let auth = config.extension("auth").expect("[auth] kept");
+    assert_eq!(auth.file, "avrs.ini");
+    assert_eq!(auth.section.line, 4);
+    assert_eq!(auth.section.entries[0].key, "token_key");
+    assert_eq!(config.extensions_with_prefix("policy.").count(), 1);
+    assert!(config.extension("vod").is_none());
+    // They survive to_ini.
+    let again = Config::from_str_named(&config.to_ini(), "avrs.ini").unwrap();
+    assert_eq!(
+        again.extension("policy.night").unwrap().section.entries[0].value,
+        "10.0.0.0/8"
+    );
+    // A bare prefix is no extension: it is an unknown section.
+    let error = Config::from_str_named("[policy.]\n", "avrs.ini").unwrap_err();
+    assert!(error.to_string().contains("unknown section"), "{error}");
 }

@@ -190,6 +190,7 @@ fn config() -> impl Strategy<Value = Config> {
             http_address,
             quic_address,
             rtmp_write_coalesce,
+            extensions: Vec::new(),
         },
     )
 }
