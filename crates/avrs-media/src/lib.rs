@@ -6,10 +6,12 @@
 //!   (`AudioSpecificConfig`, ADTS) parsing and codec strings.
 //! - [`flv`]: FLV container and RTMP/FLV tag payloads, both directions.
 //! - [`ts`]: MPEG-TS muxing.
+//! - [`demux`]: whole files (FLV, MP4, Matroska/WebM, MPEG-TS) for VoD import.
 //! - [`fmp4`]: fragmented MP4 / CMAF init segments and fragments.
 //! - [`hls`]: HLS and LL-HLS playlists, and a checker of their rules.
 
 pub mod codec;
+pub mod demux;
 pub mod error;
 pub mod flv;
 pub mod fmp4;
