@@ -8,6 +8,8 @@
 //!   and signing / verification of arbitrary data.
 //! - [`packet`]: the signed control packet rule (`avrs_ch_tsd_sign_pkt_verify`):
 //!   a SIGN item, last, over every byte before it.
+//! - [`frame`]: content frame signatures, made once at ingest and checked
+//!   once per frame by relays and players.
 //! - [`identity`]: SHA3-256 and the DAP node address of a key hash.
 //! - [`keyfile`]: the armoured private key file and its safe load/save.
 //!
@@ -20,6 +22,7 @@
 pub mod algorithm;
 pub mod envelope;
 pub mod error;
+pub mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;
@@ -31,6 +34,7 @@ mod provider;
 pub use algorithm::Algorithm;
 pub use envelope::{HashType, KeyField, SignEnvelope, SignOptions};
 pub use error::{CryptoError, KeyFileProblem, Result};
+pub use frame::{FrameCheckError, FramePlace, FrameVerifier, OriginError, sign_frame};
 pub use identity::{NodeAddr, sha3_256};
 pub use keys::{PublicKey, SigningKey};
 pub use packet::{

@@ -20,6 +20,15 @@ pub(crate) fn sha3_256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-256 of `data` (hardware-accelerated where the CPU has it: frame
+/// digests hash every media byte).
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = digest::digest(&digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
 /// A fresh secret seed from the system RNG.
 pub(crate) fn random_seed() -> Result<Zeroizing<[u8; SEED_LEN]>> {
     let mut seed = Zeroizing::new([0u8; SEED_LEN]);

@@ -24,10 +24,13 @@ pub enum Encoding {
     RtmpMessage,
     /// A native AVRS content packet.
     Native,
+    /// The frame's signature by the node that ingested it (relays and
+    /// viewers check it; it is made once, whatever the number of viewers).
+    Signature,
 }
 
 impl Encoding {
-    const COUNT: usize = 3;
+    const COUNT: usize = 4;
 
     fn index(self) -> usize {
         self as usize

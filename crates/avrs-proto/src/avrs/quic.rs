@@ -33,6 +33,12 @@ use crate::error::{ProtoError, Result};
 use crate::ids::Guuid;
 use crate::tsd::TsdItem;
 
+mod signed;
+pub use signed::{
+    ContentOrigin, FRAME_SIGNING_DOMAIN, FRAME_SIGNING_SIZE, MAX_FRAME_SIGNATURE, MAX_SIGNER_KEY,
+    signature_block, signed_flags, signing_message, split_signature,
+};
+
 /// The TLS application protocol (ALPN) of native AVRS, version 1.
 pub const ALPN: &[u8] = b"avrs/1";
 
@@ -74,6 +80,8 @@ pub mod arg {
     pub const CONTENT_FLOW_CODEC: u16 = 0x0034;
     /// CONTENT_UPDATE: `flow_id u8 · decoder configuration` (avcC, ASC).
     pub const CONTENT_FLOW_CONFIG: u16 = 0x0103;
+    /// CONTENT_UPDATE: who signs the frames ([`super::ContentOrigin`]).
+    pub const CONTENT_ORIGIN: u16 = 0x0104;
 }
 
 /// Longest content name.
@@ -406,6 +414,9 @@ pub struct ContentInfo {
     pub flows: Flows,
     /// At most one per flow, each naming a flow.
     pub tracks: Vec<TrackInfo>,
+    /// The content's id and the key its frames are signed with; `None`:
+    /// frames come unsigned.
+    pub origin: Option<ContentOrigin>,
 }
 
 impl ContentInfo {
@@ -424,6 +435,9 @@ impl ContentInfo {
             config.extend_from_slice(&track.config);
             args.put(arg::CONTENT_FLOW_CONFIG, &config)?;
         }
+        if let Some(origin) = &self.origin {
+            args.put(arg::CONTENT_ORIGIN, &origin.encode_value()?)?;
+        }
         Ok(builder.finish())
     }
 
@@ -435,12 +449,17 @@ impl ContentInfo {
                 reason: "the packet type does not match the request",
             });
         }
-        let (mut content_id, mut flows) = (None, None);
-        let mut codecs: Vec<FlowCodec> = Vec::new();
-        let mut configs: Vec<(u8, Vec<u8>)> = Vec::new();
+        let mut items = InfoItems::default();
         for item in packet.unsigned_items() {
-            read_info_item(item, &mut content_id, &mut flows, &mut codecs, &mut configs)?;
+            items.read(item)?;
         }
+        let InfoItems {
+            content_id,
+            flows,
+            codecs,
+            mut configs,
+            origin,
+        } = items;
         let flows = flows.ok_or(ProtoError::Missing {
             what: labels::CONTENT_FLOWS,
         })?;
@@ -469,6 +488,7 @@ impl ContentInfo {
             })?,
             flows,
             tracks,
+            origin,
         };
         info.check()?;
         Ok(info)
@@ -500,39 +520,51 @@ impl ContentInfo {
     }
 }
 
-fn read_info_item(
-    item: &TsdItem<'_>,
-    content_id: &mut Option<u32>,
-    flows: &mut Option<Flows>,
-    codecs: &mut Vec<FlowCodec>,
-    configs: &mut Vec<(u8, Vec<u8>)>,
-) -> Result<()> {
-    match item.code {
-        code if code == SessionArg::ContentId.code() => {
-            let id = item.u32().map_err(labelled(labels::SESSION_CONTENT_ID))?;
-            set_once(content_id, id, labels::SESSION_CONTENT_ID)
-        }
-        arg::CONTENT_FLOWS => {
-            let text = item.str().map_err(labelled(labels::CONTENT_FLOWS))?;
-            set_once(flows, Flows::new(text)?, labels::CONTENT_FLOWS)
-        }
-        arg::CONTENT_FLOW_CODEC => {
-            codecs.push(FlowCodec::decode_value(item.value)?);
-            Ok(())
-        }
-        arg::CONTENT_FLOW_CONFIG => {
-            let (&flow, config) = item.value.split_first().ok_or(ProtoError::Truncated {
-                what: CONFIG_LABEL,
-                need: 1,
-                have: 0,
-            })?;
-            if configs.iter().any(|(f, _)| *f == flow) {
-                return Err(ProtoError::Duplicate { what: CONFIG_LABEL });
+/// The items of a CONTENT_UPDATE as they are read.
+#[derive(Default)]
+struct InfoItems {
+    content_id: Option<u32>,
+    flows: Option<Flows>,
+    codecs: Vec<FlowCodec>,
+    configs: Vec<(u8, Vec<u8>)>,
+    origin: Option<ContentOrigin>,
+}
+
+impl InfoItems {
+    fn read(&mut self, item: &TsdItem<'_>) -> Result<()> {
+        match item.code {
+            code if code == SessionArg::ContentId.code() => {
+                let id = item.u32().map_err(labelled(labels::SESSION_CONTENT_ID))?;
+                set_once(&mut self.content_id, id, labels::SESSION_CONTENT_ID)
             }
-            configs.push((flow, config.to_vec()));
-            Ok(())
+            arg::CONTENT_FLOWS => {
+                let text = item.str().map_err(labelled(labels::CONTENT_FLOWS))?;
+                set_once(&mut self.flows, Flows::new(text)?, labels::CONTENT_FLOWS)
+            }
+            arg::CONTENT_FLOW_CODEC => {
+                self.codecs.push(FlowCodec::decode_value(item.value)?);
+                Ok(())
+            }
+            arg::CONTENT_FLOW_CONFIG => self.read_config(item.value),
+            arg::CONTENT_ORIGIN => {
+                let origin = ContentOrigin::decode_value(item.value)?;
+                set_once(&mut self.origin, origin, signed::ORIGIN_LABEL)
+            }
+            code => Err(not_allowed(code)),
         }
-        code => Err(not_allowed(code)),
+    }
+
+    fn read_config(&mut self, value: &[u8]) -> Result<()> {
+        let (&flow, config) = value.split_first().ok_or(ProtoError::Truncated {
+            what: CONFIG_LABEL,
+            need: 1,
+            have: 0,
+        })?;
+        if self.configs.iter().any(|(f, _)| *f == flow) {
+            return Err(ProtoError::Duplicate { what: CONFIG_LABEL });
+        }
+        self.configs.push((flow, config.to_vec()));
+        Ok(())
     }
 }
 
@@ -545,6 +577,8 @@ bitflags::bitflags! {
         /// The first frame after the publisher came back: times continue,
         /// but the source changed.
         const DISCONTINUITY = 0x02;
+        /// A signature block follows the header ([`signature_block`]).
+        const SIGNED = 0x04;
     }
 }
 
@@ -596,8 +630,27 @@ impl FrameHeader {
 /// header, frame header.
 pub const FRAME_PREFIX_SIZE: usize = CHANNEL_HEADER_SIZE + content::HEADER_SIZE + FRAME_HEADER_SIZE;
 
-/// The prefix of a frame message whose frame has `frame_len` bytes; the
-/// frame bytes follow it on the stream.
+/// The prefix of a signed frame message: [`frame_prefix`] with SIGNED set
+/// and the signature block after the frame header. `header` need not have
+/// SIGNED set; it is added here.
+pub fn signed_frame_prefix(
+    seq: u64,
+    content: ContentHeader,
+    mut header: FrameHeader,
+    signature: &[u8],
+    frame_len: usize,
+) -> Result<Vec<u8>> {
+    header.flags |= FrameFlags::SIGNED;
+    let block = signature_block(signature)?;
+    let mut out = Vec::with_capacity(FRAME_PREFIX_SIZE + block.len());
+    out.extend_from_slice(&frame_prefix(seq, content, header, block.len() + frame_len));
+    out.extend_from_slice(&block);
+    Ok(out)
+}
+
+/// The prefix of a frame message whose frame has `frame_len` bytes (for a
+/// signed one: signature block included); those bytes follow it on the
+/// stream.
 pub fn frame_prefix(
     seq: u64,
     content: ContentHeader,
@@ -613,11 +666,27 @@ pub fn frame_prefix(
     out
 }
 
+/// A `'c'` message of a group stream, split into its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameParts<'a> {
+    pub content: ContentHeader,
+    pub header: FrameHeader,
+    /// Present exactly when `header.flags` has SIGNED.
+    pub signature: Option<&'a [u8]>,
+    pub frame: &'a [u8],
+}
+
 /// Reads the data of a `'c'` message from a group stream.
-pub fn decode_frame(data: &[u8]) -> Result<(ContentHeader, FrameHeader, &[u8])> {
+pub fn decode_frame(data: &[u8]) -> Result<FrameParts<'_>> {
     let (content, rest) = ContentHeader::decode(data)?;
-    let (header, frame) = FrameHeader::decode(rest)?;
-    Ok((content, header, frame))
+    let (header, rest) = FrameHeader::decode(rest)?;
+    let (signature, frame) = split_signature(header.flags, rest)?;
+    Ok(FrameParts {
+        content,
+        header,
+        signature,
+        frame,
+    })
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: T, what: &'static str) -> Result<()> {
@@ -872,6 +941,7 @@ mod tests {
                     config: vec![0x12, 0x10],
                 },
             ],
+            origin: None,
         }
     }
 
@@ -898,6 +968,29 @@ mod tests {
             ..sample_info()
         };
         assert_eq!(ContentInfo::decode(&empty.encode().unwrap()), Ok(empty));
+    }
+
+    #[test]
+    fn content_update_may_name_the_signer() {
+        let origin = ContentOrigin {
+            content: Guuid::new(3, 4),
+            algorithm: 0x0A01,
+            public_key: vec![7; 32],
+        };
+        let info = ContentInfo {
+            origin: Some(origin.clone()),
+            ..sample_info()
+        };
+        let bytes = info.encode().unwrap();
+        let tail: Vec<u8> = [
+            &[0x04, 0x01, 50, 0, 0, 0][..],
+            &Guuid::new(3, 4).to_bytes(),
+            &[0x01, 0x0A],
+            &[7; 32],
+        ]
+        .concat();
+        assert!(bytes.ends_with(&tail), "origin item is last");
+        assert_eq!(ContentInfo::decode(&bytes), Ok(info));
     }
 
     #[test]
@@ -955,10 +1048,35 @@ mod tests {
         message.extend_from_slice(b"aac");
         let head = check_header(message[..16].try_into().unwrap(), StreamKind::Group).unwrap();
         assert_eq!(head.packet_len(), message.len());
-        let (content, decoded, frame) = decode_frame(&message[16..]).unwrap();
-        assert_eq!(content, ContentHeader::new(AUDIO_FLOW, 1));
-        assert_eq!(decoded, header);
-        assert_eq!(frame, b"aac");
+        let parts = decode_frame(&message[16..]).unwrap();
+        assert_eq!(parts.content, ContentHeader::new(AUDIO_FLOW, 1));
+        assert_eq!(parts.header, header);
+        assert_eq!((parts.signature, parts.frame), (None, &b"aac"[..]));
+    }
+
+    #[test]
+    fn a_signed_frame_message_carries_its_signature_before_the_frame() {
+        let header = FrameHeader {
+            flags: FrameFlags::KEYFRAME,
+            dts: 1,
+            pts: 2,
+        };
+        let content = ContentHeader::new(VIDEO_FLOW, 1);
+        let prefix = signed_frame_prefix(9, content, header, &[0xAB; 3], 4).unwrap();
+        assert_eq!(prefix.len(), FRAME_PREFIX_SIZE + 2 + 3);
+        assert_eq!(prefix[16 + 8], 0x05, "KEYFRAME | SIGNED");
+        assert_eq!(&prefix[FRAME_PREFIX_SIZE..], &[3, 0, 0xAB, 0xAB, 0xAB]);
+        let mut message = prefix;
+        message.extend_from_slice(b"avcc");
+        let head = check_header(message[..16].try_into().unwrap(), StreamKind::Group).unwrap();
+        assert_eq!(head.packet_len(), message.len());
+        let parts = decode_frame(&message[16..]).unwrap();
+        assert_eq!(
+            parts.header.flags,
+            FrameFlags::KEYFRAME | FrameFlags::SIGNED
+        );
+        assert_eq!(parts.signature, Some(&[0xAB; 3][..]));
+        assert_eq!(parts.frame, b"avcc");
     }
 
     #[test]
@@ -966,7 +1084,7 @@ mod tests {
         let good = FrameHeader::default().to_bytes();
         assert!(FrameHeader::decode(&good[..19]).is_err());
         let mut bad = good;
-        bad[0] = 0x04;
+        bad[0] = 0x08;
         assert!(FrameHeader::decode(&bad).is_err(), "undefined flag");
         let mut bad = good;
         bad[2] = 1;
