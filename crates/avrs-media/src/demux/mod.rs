@@ -10,7 +10,11 @@
 //! keeps; anything else is refused with [`MediaError::Unsupported`] naming
 //! the codec.
 
+mod assemble;
 mod flv_file;
+mod mkv;
+mod mp4;
+mod ts;
 
 use crate::error::{MediaError, Result};
 use crate::frame::{AudioConfig, MediaFrame, TrackKind, VideoConfig};
@@ -99,10 +103,9 @@ pub fn detect(head: &[u8]) -> Option<Container> {
 pub fn demux(data: &[u8]) -> Result<Demuxed> {
     match detect(data) {
         Some(Container::Flv) => flv_file::demux(data),
-        Some(other) => Err(MediaError::Unsupported {
-            what: "container",
-            detail: format!("{} import is not implemented yet", other.name()),
-        }),
+        Some(Container::Mp4) => mp4::demux(data),
+        Some(Container::Matroska | Container::WebM) => mkv::demux(data),
+        Some(Container::MpegTs) => ts::demux(data),
         None => Err(MediaError::Unsupported {
             what: "container",
             detail: "not MP4, Matroska/WebM, FLV or MPEG-TS (unknown first bytes)".into(),
@@ -122,4 +125,4 @@ pub(crate) fn normalise(frames: &mut [MediaFrame]) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

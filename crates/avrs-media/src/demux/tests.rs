@@ -88,3 +88,44 @@ fn an_flv_file_round_trips_through_the_flv_muxer() {
     let error = demux(&file[..file.len() - 3]).unwrap_err();
     assert!(error.to_string().contains("truncated"), "{error}");
 }
+
+/// A one-slice IDR access unit, as AVCC with 4-byte lengths.
+pub(super) fn idr_frame() -> Vec<u8> {
+    vec![0, 0, 0, 3, 0x65, 0x88, 0x84]
+}
+
+pub(super) fn test_video_config() -> crate::frame::VideoConfig {
+    crate::codec::video_config_from_parameter_sets(&[&SPS], &[&PPS]).unwrap()
+}
+
+pub(super) const TEST_SPS: [u8; 26] = SPS;
+pub(super) const TEST_PPS: [u8; 4] = PPS;
+
+mod never_panic {
+    use super::super::demux;
+    use proptest::prelude::*;
+
+    const PREFIXES: [&[u8]; 5] = [
+        b"\0\0\0\x18ftypisom",
+        b"\0\0\0\x08moov",
+        &[0x1A, 0x45, 0xDF, 0xA3],
+        &[0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x82, 0x81, b'w'],
+        &[0x47, 0x40, 0x00, 0x10],
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn arbitrary_bytes_after_a_magic_prefix(prefix in 0usize..5, tail in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut data = PREFIXES[prefix].to_vec();
+            data.extend_from_slice(&tail);
+            let _ = demux(&data);
+        }
+
+        #[test]
+        fn arbitrary_ts_packets(packets in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 187), 1..6)) {
+            let data: Vec<u8> = packets.iter().flat_map(|p| std::iter::once(0x47).chain(p.iter().copied())).collect();
+            let _ = demux(&data);
+        }
+    }
+}
