@@ -1,0 +1,141 @@
+//! A few members on a perfect in-memory network with virtual time.
+
+use crate::*;
+use avrs_crypto::{Algorithm, SigningKey};
+use avrs_proto::Hash32;
+use avrs_proto::avrs::Roles;
+use std::time::Duration;
+
+struct Net {
+    nodes: Vec<Membership>,
+    alive: Vec<bool>,
+    now: Duration,
+}
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_seed(Algorithm::Ed25519, &[n + 1; 32]).unwrap()
+}
+
+fn member(k: &SigningKey) -> MemberId {
+    MemberId::new(k.id(), PeerAddr::default())
+}
+
+impl Net {
+    fn new(count: u8, approved: u8) -> Self {
+        let keys: Vec<SigningKey> = (0..count).map(key).collect();
+        let nodes = (0..count)
+            .map(|i| {
+                let k = key(i);
+                let mut auth = GossipAuth::new(AuthMode::Signed(key(i)));
+                for other in keys.iter().take(usize::from(approved)) {
+                    auth.approve(other.public_key().clone());
+                }
+                let state = NodeState::new(k.id(), Roles::SERVER, 0);
+                let seed = u64::from(k.id().0[0]);
+                Membership::new(member(&k), state, ClusterConfig::default(), auth, seed, 8).unwrap()
+            })
+            .collect();
+        Self {
+            nodes,
+            alive: vec![true; usize::from(count)],
+            now: Duration::ZERO,
+        }
+    }
+
+    fn index(&self, key: &Hash32) -> Option<usize> {
+        self.nodes.iter().position(|n| n.id().key == *key)
+    }
+
+    /// Delivers every datagram at once, then steps time by 10 ms.
+    fn run_for(&mut self, span: Duration) {
+        let end = self.now + span;
+        while self.now < end {
+            loop {
+                let mut moved = false;
+                for i in 0..self.nodes.len() {
+                    while let Some(t) = self.nodes[i].poll_transmit() {
+                        moved = true;
+                        if let Some(j) = self.index(&t.to.key)
+                            && self.alive[i]
+                            && self.alive[j]
+                        {
+                            let _ = self.nodes[j].handle_datagram(&t.datagram, self.now);
+                        }
+                    }
+                }
+                if !moved {
+                    break;
+                }
+            }
+            self.now += Duration::from_millis(10);
+            for (i, node) in self.nodes.iter_mut().enumerate() {
+                if self.alive[i] {
+                    node.handle_timeout(self.now);
+                }
+            }
+        }
+    }
+
+    fn join_all(&mut self) {
+        let seed = *self.nodes[0].id();
+        for i in 1..self.nodes.len() {
+            self.nodes[i].join(&[seed], self.now).unwrap();
+        }
+    }
+}
+
+#[test]
+fn members_find_each_other_and_share_state() {
+    let mut net = Net::new(5, 5);
+    net.join_all();
+    net.run_for(Duration::from_secs(5));
+    for node in &net.nodes {
+        assert_eq!(node.active_members(), 4);
+    }
+    let mut state = net.nodes[3].own_state().clone();
+    state.region = 7;
+    let now = net.now;
+    net.nodes[3].publish(state, now).unwrap();
+    net.run_for(Duration::from_secs(3));
+    let key3 = net.nodes[3].id().key;
+    for node in &net.nodes {
+        let region = node
+            .view()
+            .get(&key3)
+            .and_then(|i| i.state.as_ref())
+            .map(|s| s.region);
+        assert_eq!(region, Some(7));
+    }
+}
+
+#[test]
+fn a_dead_member_is_declared_down() {
+    let mut net = Net::new(4, 4);
+    net.join_all();
+    net.run_for(Duration::from_secs(3));
+    net.alive[2] = false;
+    let dead = net.nodes[2].id().key;
+    net.run_for(Duration::from_secs(10));
+    for (i, node) in net.nodes.iter().enumerate() {
+        if i != 2 {
+            assert!(!node.view().is_alive(&dead), "node {i} still sees it");
+        }
+    }
+}
+
+#[test]
+fn an_unapproved_node_never_joins() {
+    // Only the first three are approved; the fourth signs validly but is
+    // not in anyone's set.
+    let mut net = Net::new(4, 3);
+    net.join_all();
+    net.run_for(Duration::from_secs(5));
+    let outsider = net.nodes[3].id().key;
+    for node in &net.nodes[..3] {
+        assert_eq!(node.active_members(), 2);
+        assert!(node.view().get(&outsider).is_none());
+        if node.id().key == net.nodes[0].id().key {
+            assert!(node.stats().refused_auth > 0);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The simulation at test size: targets of the cluster issue, real Ed25519
+//! signatures on every gossip datagram, and determinism.
+
+use avrs_sim::{AuthKind, SimConfig, run};
+
+fn small(seed: u64, auth: AuthKind) -> SimConfig {
+    let mut c = SimConfig::sized(20, 2000, 2, 3, seed);
+    c.auth = auth;
+    c
+}
+
+#[test]
+fn small_cluster_meets_the_targets_with_signed_gossip() {
+    let r = run(small(1, AuthKind::Signed));
+    assert!(r.origin_egress_copies_max <= 4, "{r}");
+    assert_eq!(r.loop_samples, 0, "{r}");
+    assert_eq!(r.auth_refused, 0, "{r}");
+    assert!(r.join_convergence_s.is_some(), "{r}");
+    assert!(r.kill_convergence_s.is_some(), "{r}");
+    assert_eq!(r.viewers_watching_at_end, r.viewers, "{r}");
+    assert_eq!(r.relays_detached_at_end, 0, "{r}");
+    assert!(r.viewer_failover.count > 0, "{r}");
+    assert!(r.viewer_failover.p99_ms < 2000.0, "{r}");
+    assert!(r.relay_reroute.p99_ms < 2000.0, "{r}");
+}
+
+#[test]
+fn same_seed_same_report() {
+    let a = run(small(7, AuthKind::Trusted));
+    let b = run(small(7, AuthKind::Trusted));
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    let c = run(small(8, AuthKind::Trusted));
+    assert_ne!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&c).unwrap()
+    );
+}
+
+#[test]
+fn servers_keep_serving_without_the_host() {
+    let mut c = small(3, AuthKind::Trusted);
+    c.kill_host = true;
+    let r = run(c);
+    assert_eq!(r.killed, 4, "{r}");
+    assert_eq!(r.viewers_watching_at_end, r.viewers, "{r}");
+    assert!(r.viewer_failover.p99_ms < 2000.0, "{r}");
+    assert_eq!(r.loop_samples, 0, "{r}");
+}
