@@ -6,6 +6,7 @@
 //! loop allocates nothing per wake-up: the read batch and the queue of tags
 //! live in the viewer and keep their capacity.
 
+use crate::auth::LiveGrant;
 use crate::context::NodeContext;
 use avrs_core::live::{Encoding, LiveFrame, Protocol, ReadBatch, Subscriber, TrackConfigs};
 use avrs_media::flv;
@@ -16,15 +17,33 @@ use bytes::Bytes;
 use futures_util::stream;
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// Most frames taken from the fan-out per wake-up.
 const BATCH: usize = 256;
 
-/// HTTP-FLV of the content `live/{name}`.
-pub async fn serve(context: Arc<NodeContext>, name: &str) -> Response {
+/// HTTP-FLV of the content `live/{name}`, for a viewer the authorizer
+/// accepts (token in `authorization` or `?token=`, when `play = token`).
+/// The response ends when the viewer's grant is revoked or expires.
+pub async fn serve(
+    context: Arc<NodeContext>,
+    client: IpAddr,
+    name: &str,
+    authorization: Option<&str>,
+    query: Option<&str>,
+) -> Response {
     let content_name = format!("live/{name}");
+    let credential = avrs_auth::Credential::from_http(authorization, query);
+    let now = avrs_auth::unix_now();
+    let grant = match context
+        .authorizer
+        .authorize_play(client, &content_name, credential, now)
+    {
+        Ok(grant) => grant,
+        Err(why) => return crate::auth::refusal(&why),
+    };
     let Some(content) = context.registry.get(&content_name) else {
         return (
             StatusCode::NOT_FOUND,
@@ -38,6 +57,7 @@ pub async fn serve(context: Arc<NodeContext>, name: &str) -> Response {
         batch: ReadBatch::default(),
         pending: VecDeque::new(),
         _open: OpenStream::new(context.clone()),
+        live: LiveGrant::new(context.clone(), grant),
     };
     let body = stream::unfold(viewer, next_chunk);
     Response::builder()
@@ -59,6 +79,8 @@ struct FlvViewer {
     /// before it writes, so a wake-up still ends in one vectored write.
     pending: VecDeque<Bytes>,
     _open: OpenStream,
+    /// The viewer's grant, rechecked while it watches.
+    live: LiveGrant,
 }
 
 /// Counts open HTTP viewer streams for `/metrics`.
@@ -109,7 +131,12 @@ async fn next_chunk(mut viewer: FlvViewer) -> Option<(Result<Bytes, Infallible>,
             if ended {
                 return None;
             }
-            viewer.subscriber.wait().await;
+            tokio::select! {
+                _ = viewer.subscriber.wait() => {}
+                // Revoked or expired: end the response (the reason is
+                // logged and audited; HTTP has no way to say it now).
+                _ = viewer.live.ended() => return None,
+            }
         }
     }
 }

@@ -40,8 +40,28 @@ pub async fn serve(
     name: &str,
     file: &str,
     query: Option<&str>,
+    authorization: Option<&str>,
 ) -> Response {
     let content_name = format!("live/{name}");
+    let credential = avrs_auth::Credential::from_http(authorization, query);
+    let now = avrs_auth::unix_now();
+    let authorizer = &context.authorizer;
+    // The playlist opens a viewing (audited); segments and parts are
+    // checked too, so a revoked token stops working at its next request.
+    let checked = if file == PLAYLIST {
+        authorizer.authorize_play(client, &content_name, credential, now)
+    } else {
+        authorizer.authorize_play_resource(client, &content_name, credential, now)
+    };
+    if let Err(why) = checked {
+        return crate::auth::refusal(&why);
+    }
+    // A token that came in the URL is carried into the playlist's URIs, so
+    // players that only know the playlist URL fetch segments with it.
+    let url_token = match (authorization, credential) {
+        (None, avrs_auth::Credential::Token(token)) => Some(token),
+        _ => None,
+    };
     let Some(stream) = context.hls.get(&content_name) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -51,7 +71,7 @@ pub async fn serve(
     let target_duration = context.hls.settings().target_duration();
     if file == PLAYLIST {
         stream.saw_viewer(client, std::time::Instant::now());
-        return playlist(&stream, query, target_duration).await;
+        return playlist(&stream, query, target_duration, url_token).await;
     }
     let Some(resource) = Resource::parse(file) else {
         return error(
@@ -76,7 +96,12 @@ pub async fn serve(
     }
 }
 
-async fn playlist(stream: &HlsStream, query: Option<&str>, target_duration: u64) -> Response {
+async fn playlist(
+    stream: &HlsStream,
+    query: Option<&str>,
+    target_duration: u64,
+    token: Option<&str>,
+) -> Response {
     let request = match parse_reload_query(query.unwrap_or("")) {
         Ok(request) => request,
         Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
@@ -95,7 +120,7 @@ async fn playlist(stream: &HlsStream, query: Option<&str>, target_duration: u64)
                 stream,
                 PLAYLIST_CONTENT_TYPE,
                 cache,
-                vec![snapshot.playlist()],
+                vec![with_token(snapshot.playlist(), token)],
             )
         }
         PlaylistReply::TooFar => error(
@@ -134,6 +159,49 @@ fn ok(
         HeaderValue::from_static("*"),
     );
     response
+}
+
+/// The playlist with `?token=TOKEN` added to every URI it names (media
+/// lines and `URI="…"` attributes). Only tokens that passed verification
+/// reach here, and they hold URL-safe characters only.
+fn with_token(playlist: Bytes, token: Option<&str>) -> Bytes {
+    let Some(token) = token.filter(|t| avrs_auth::token::is_url_safe(t)) else {
+        return playlist;
+    };
+    let Ok(text) = std::str::from_utf8(&playlist) else {
+        return playlist;
+    };
+    let add = |uri: &str| {
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        format!("{uri}{sep}token={token}")
+    };
+    let mut out = String::with_capacity(text.len() + 64 * token.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if body.is_empty() {
+            out.push_str(line);
+        } else if !body.starts_with('#') {
+            out.push_str(&add(body));
+            out.push_str(end);
+        } else if let Some(start) = body.find("URI=\"") {
+            let value_start = start + 5;
+            match body[value_start..].find('"') {
+                Some(len) => {
+                    out.push_str(&body[..value_start]);
+                    out.push_str(&add(&body[value_start..value_start + len]));
+                    out.push_str(&body[value_start + len..]);
+                    out.push_str(end);
+                }
+                None => out.push_str(line),
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    Bytes::from(out)
 }
 
 fn gone(content_name: &str) -> Response {

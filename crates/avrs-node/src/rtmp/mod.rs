@@ -10,7 +10,8 @@
 //!   message is encoded once for all viewers; `output`: vectored writes.
 //!
 //! Names: `rtmp://HOST/APP/NAME?QUERY` is the content `APP/NAME`; the query
-//! (stream keys, tokens) goes to [`authorize_publish`].
+//! (stream keys, tokens) goes to [`authorize_publish`] (publish) or the
+//! authorizer's play check (play).
 //!
 //! Behaviour a client sees:
 //! - Publish refusals are `_error` replies whose description ffmpeg and OBS
@@ -214,16 +215,19 @@ impl Drop for OpenConnection {
 }
 
 /// Whether `peer` may publish `name`. `query` is the stream name's query
-/// string (`rtmp://HOST/live/NAME?key=...`): loopback publishers, or any
-/// that name the node's stream key (tokens come with the security work).
-/// Every publish goes through here.
+/// string (`rtmp://HOST/live/NAME?token=...` or `?key=...`), checked by the
+/// node's [`avrs_auth::Authorizer`] (token, stream key, loopback rule,
+/// policies; audited). Every publish goes through here.
 pub fn authorize_publish(
     context: &NodeContext,
     peer: SocketAddr,
     name: &str,
     query: Option<&str>,
-) -> Result<(), String> {
-    context.publish_policy.check(peer, name, query)
+) -> Result<avrs_auth::Grant, avrs_auth::AuthError> {
+    let credential = avrs_auth::Credential::from_query(query);
+    context
+        .authorizer
+        .authorize_publish(peer, name, credential, avrs_auth::unix_now())
 }
 
 /// Beyond the connection limit: tell the client why (it shows

@@ -74,7 +74,8 @@ pub async fn run(mut conn: Connection, request: PlayRequest) -> Result<(), ConnE
         group: DEFAULT_GROUP,
         last_keyframe_dts: None,
     };
-    viewer.serve(conn).await
+    let live = crate::auth::LiveGrant::new(conn.context.clone(), request.grant);
+    viewer.serve(conn, live).await
 }
 
 /// A name that is not live yet may become live in a moment (a player started
@@ -104,7 +105,11 @@ struct Viewer {
 }
 
 impl Viewer {
-    async fn serve(mut self, conn: Connection) -> Result<(), ConnError> {
+    async fn serve(
+        mut self,
+        conn: Connection,
+        mut live: crate::auth::LiveGrant,
+    ) -> Result<(), ConnError> {
         let Connection {
             mut stream,
             mut session,
@@ -181,6 +186,10 @@ impl Viewer {
                         // clock starts now.
                         progress_at = Instant::now();
                     }
+                    why = live.ended(), if !ended => {
+                        self.cut_off(&why, &mut out);
+                        ended = true;
+                    }
                     _ = self.subscriber.wait() => {
                         // Let the next messages join this write (opt-in).
                         if !settings.write_coalesce.is_zero() {
@@ -203,12 +212,27 @@ impl Viewer {
                             return Ok(());
                         }
                     }
+                    why = live.ended(), if !ended => {
+                        self.cut_off(&why, &mut out);
+                        ended = true;
+                    }
                     _ = tokio::time::sleep_until(stalled.into()) => {
                         return Err(ConnError::Timeout("viewer stopped reading"));
                     }
                 }
             }
         }
+    }
+
+    /// The viewer's grant ended (revoked or expired): tell it why; the
+    /// loop then drains what is queued and closes.
+    fn cut_off(&mut self, why: &avrs_auth::AuthError, out: &mut OutQueue) {
+        out.push(chunk::on_status(
+            self.stream_id,
+            "error",
+            "NetStream.Play.Failed",
+            &why.to_string(),
+        ));
     }
 
     /// Queues one frame, preceded by sequence headers when its

@@ -44,12 +44,15 @@ pub struct PlayRequest {
     pub request_id: u32,
     pub name: String,
     pub stream_id: u32,
+    /// What let the viewer play; rechecked while it plays.
+    pub grant: avrs_auth::Grant,
 }
 
 /// What the driver does after a batch of input.
 enum Step {
     Continue,
-    Play(PlayRequest),
+    /// Boxed: a grant is large and a connection plays at most once.
+    Play(Box<PlayRequest>),
     Close,
 }
 
@@ -64,6 +67,8 @@ pub struct Connection {
     pub guard: InboundGuard,
     pub out: OutQueue,
     ingest: Option<Ingest>,
+    /// The publisher's grant, rechecked while it publishes.
+    live: Option<crate::auth::LiveGrant>,
 }
 
 /// Serves one accepted connection to its end.
@@ -95,7 +100,7 @@ pub async fn run(
             }
             Step::Play(request) => {
                 drop(buf);
-                return play::run(conn, request).await;
+                return play::run(conn, *request).await;
             }
         }
         if conn.ingest.is_some() && buf.len() < PUBLISH_READ_SIZE {
@@ -109,6 +114,13 @@ pub async fn run(
         };
         let n = tokio::select! {
             _ = conn.shutdown.cancelled() => return Ok(()),
+            why = crate::auth::ended(&mut conn.live) => {
+                conn.cut_publisher(&why.to_string());
+                conn.flush().await?;
+                let (mut reader, mut writer) = conn.stream.split();
+                linger(&mut reader, &mut writer).await;
+                return Ok(());
+            }
             read = tokio::time::timeout_at(deadline.into(), conn.stream.read(&mut buf)) => match read {
                 Ok(read) => read?,
                 Err(_) if conn.ingest.is_some() => return Err(ConnError::Timeout("publisher sent nothing")),
@@ -170,6 +182,7 @@ impl Connection {
             guard: InboundGuard::default(),
             out: OutQueue::default(),
             ingest: None,
+            live: None,
         };
         conn.queue_results(initial);
         Ok(conn)
@@ -266,12 +279,28 @@ impl Connection {
                     )?;
                     return Ok(Step::Continue);
                 }
-                let (key, _query) = split_query(&stream_key);
-                return Ok(Step::Play(PlayRequest {
-                    request_id,
-                    name: content_name(&app_name, key),
-                    stream_id,
-                }));
+                let (key, query) = split_query(&stream_key);
+                let name = content_name(&app_name, key);
+                let credential = avrs_auth::Credential::from_query(query);
+                let now = avrs_auth::unix_now();
+                return match self.context.authorizer.authorize_play(
+                    self.peer.ip(),
+                    &name,
+                    credential,
+                    now,
+                ) {
+                    Ok(grant) => Ok(Step::Play(Box::new(PlayRequest {
+                        request_id,
+                        name,
+                        stream_id,
+                        grant,
+                    }))),
+                    Err(why) => {
+                        tracing::warn!(stream = %name, %why, "play refused");
+                        self.refuse(request_id, "NetStream.Play.Failed", &why.to_string())?;
+                        Ok(Step::Close)
+                    }
+                };
             }
             ServerSessionEvent::UnhandleableAmf0Command { command_name, .. } => {
                 if command_name == "FCUnpublish" {
@@ -299,15 +328,19 @@ impl Connection {
             self.refuse(request_id, "NetStream.Publish.BadName", &why)?;
             return Ok(Step::Continue);
         }
-        if let Err(why) = authorize_publish(&self.context, self.peer, &name, query) {
-            tracing::warn!(stream = %name, %why, "publish refused");
-            self.context
-                .metrics
-                .publish_refused
-                .fetch_add(1, Ordering::Relaxed);
-            self.refuse(request_id, "NetStream.Publish.Denied", &why)?;
-            return Ok(Step::Close);
-        }
+        let grant = match authorize_publish(&self.context, self.peer, &name, query) {
+            Ok(grant) => grant,
+            Err(why) => {
+                let why = why.to_string();
+                tracing::warn!(stream = %name, %why, "publish refused");
+                self.context
+                    .metrics
+                    .publish_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                self.refuse(request_id, "NetStream.Publish.Denied", &why)?;
+                return Ok(Step::Close);
+            }
+        };
         let publisher = match self.context.registry.publish(&name, Instant::now()) {
             Ok(publisher) => publisher,
             Err(err) => {
@@ -330,7 +363,23 @@ impl Connection {
         self.queue_results(results);
         tracing::info!(stream = %name, "publishing");
         self.ingest = Some(Ingest::new(publisher));
+        self.live = Some(crate::auth::LiveGrant::new(self.context.clone(), grant));
         Ok(Step::Continue)
+    }
+
+    /// Ends a publish whose grant was revoked or expired: the stream ends
+    /// for its viewers and the publisher is told why.
+    fn cut_publisher(&mut self, why: &str) {
+        self.live = None;
+        if let Some(ingest) = self.ingest.take() {
+            ingest.finish();
+        }
+        self.out.push(chunk::on_status(
+            PUBLISH_STREAM_ID,
+            "error",
+            "NetStream.Publish.Rejected",
+            why,
+        ));
     }
 
     /// Refuses an outstanding request with an `_error` whose description
