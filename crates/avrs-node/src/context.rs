@@ -1,6 +1,7 @@
 //! What every connection handler of a node shares.
 
 use avrs_core::live::{ContentLimits, ContentRegistry};
+use avrs_crypto::{Algorithm, SigningKey};
 use avrs_proto::Guuid;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -88,6 +89,14 @@ pub struct NodeContext {
     pub publish_policy: PublishPolicy,
     /// LL-HLS state of every packaged content.
     pub hls: crate::hls::HlsStreams,
+    /// The VoD library and running recordings, when the node has one.
+    pub vod: std::sync::OnceLock<Arc<crate::record::VodState>>,
+    /// Signs every frame this node ingests (once per frame, cached on the
+    /// frame); native viewers and relays check it.
+    pub content_key: Arc<SigningKey>,
+    /// Who may publish, watch and administer: tokens, stream key,
+    /// policies, revocation, audit (see `docs/security.md`).
+    pub authorizer: Arc<avrs_auth::Authorizer>,
 }
 
 impl NodeContext {
@@ -107,17 +116,63 @@ impl NodeContext {
         node_net_id: u64,
         publish_policy: PublishPolicy,
     ) -> Arc<Self> {
+        Self::with_policy_and_key(
+            limits,
+            reconnect_timeout,
+            node_net_id,
+            publish_policy,
+            Arc::new(ephemeral_key()),
+        )
+    }
+
+    /// [`NodeContext::with_policy`] with the key that signs content.
+    pub fn with_policy_and_key(
+        limits: ContentLimits,
+        reconnect_timeout: Duration,
+        node_net_id: u64,
+        publish_policy: PublishPolicy,
+        content_key: Arc<SigningKey>,
+    ) -> Arc<Self> {
         let counter = AtomicU64::new(random_start());
         let registry = ContentRegistry::new(limits, reconnect_timeout, move || {
             Guuid::new(node_net_id, counter.fetch_add(1, Ordering::Relaxed))
         });
+        // Without a configured authorizer: the embedded rules, from the
+        // publish policy (loopback open, others the stream key).
+        let authorizer = Arc::new(avrs_auth::Authorizer::embedded(
+            publish_policy.open_to.clone(),
+            publish_policy.stream_key.clone(),
+        ));
         Arc::new(Self {
             registry: Arc::new(registry),
             metrics: NodeMetrics::default(),
+            authorizer,
             publish_policy,
             hls: crate::hls::HlsStreams::default(),
+            vod: std::sync::OnceLock::new(),
+            content_key,
         })
     }
+}
+
+impl NodeContext {
+    /// Puts a configured authorizer in place of the embedded one. Only
+    /// before the context is shared (returns it unchanged otherwise).
+    pub fn with_authorizer(
+        mut self: Arc<Self>,
+        authorizer: Arc<avrs_auth::Authorizer>,
+    ) -> Arc<Self> {
+        if let Some(context) = Arc::get_mut(&mut self) {
+            context.authorizer = authorizer;
+        }
+        self
+    }
+}
+
+/// A key for a node started without one (tests, embedding): content is
+/// still signed, by a key that lives as long as the process.
+pub fn ephemeral_key() -> SigningKey {
+    SigningKey::generate(Algorithm::Ed25519).expect("the system random generator works")
 }
 
 /// A starting point for content ids that differs between runs, so ids of a

@@ -5,10 +5,12 @@
 //! Embedding: build a [`NodeOptions`], call [`Node::start`], read the bound
 //! addresses, and call [`Node::shutdown`] when done.
 
+pub mod auth;
 pub mod context;
 pub mod hls;
 pub mod http;
 pub mod native;
+pub mod record;
 pub mod rtmp;
 
 pub use context::{NodeContext, NodeMetrics, PublishPolicy};
@@ -38,6 +40,14 @@ pub struct NodeOptions {
     pub publish_policy: PublishPolicy,
     /// RTMP timeouts and write behaviour.
     pub rtmp: rtmp::RtmpSettings,
+    /// The VoD library (HTTP `/api/vod`, `/vod/…`, recording); `None`: no VoD.
+    pub vod: Option<Arc<avrs_vod::Library>>,
+    /// The key that signs ingested content; `None`: a key made at start
+    /// that lives as long as the process.
+    pub content_key: Option<Arc<avrs_crypto::SigningKey>>,
+    /// Who may publish and watch; `None`: the embedded rules from
+    /// `publish_policy` (loopback open, others the stream key).
+    pub authorizer: Option<Arc<avrs_auth::Authorizer>>,
 }
 
 impl NodeOptions {
@@ -54,6 +64,9 @@ impl NodeOptions {
             node_net_id: 1,
             publish_policy: PublishPolicy::default(),
             rtmp: rtmp::RtmpSettings::default(),
+            content_key: None,
+            authorizer: None,
+            vod: None,
         }
     }
 
@@ -72,6 +85,9 @@ impl NodeOptions {
                 write_coalesce: config.rtmp_write_coalesce,
                 ..rtmp::RtmpSettings::default()
             },
+            content_key: None,
+            authorizer: None,
+            vod: None,
         }
     }
 }
@@ -91,12 +107,21 @@ impl Node {
     /// Binds every listener (failing fast with the address that could not be
     /// bound) and starts serving.
     pub async fn start(options: NodeOptions) -> anyhow::Result<Self> {
-        let context = NodeContext::with_policy(
+        let content_key = match &options.content_key {
+            Some(key) => key.clone(),
+            None => Arc::new(context::ephemeral_key()),
+        };
+        let context = NodeContext::with_policy_and_key(
             options.limits,
             options.reconnect_timeout,
             options.node_net_id,
             options.publish_policy.clone(),
+            content_key,
         );
+        let context = match &options.authorizer {
+            Some(authorizer) => context.with_authorizer(authorizer.clone()),
+            None => context,
+        };
         let rtmp = bind(options.rtmp_address, "RTMP").await?;
         let http = bind(options.http_address, "HTTP").await?;
         let rtmp_address = rtmp.local_addr()?;
@@ -122,7 +147,13 @@ impl Node {
         ));
         tasks.spawn(http::serve(http, context.clone(), shutdown.clone()));
         tasks.spawn(hls::run(context.clone(), shutdown.clone()));
+        if let Some(library) = options.vod.clone() {
+            let state = Arc::new(record::VodState::new(library, shutdown.clone()));
+            let _ = context.vod.set(state.clone());
+            tasks.spawn(record::run(context.clone(), state, shutdown.clone()));
+        }
         tasks.spawn(reap_contents(context.clone(), shutdown.clone()));
+        tasks.spawn(auth::reload_revocations(context.clone(), shutdown.clone()));
         Ok(Self {
             context,
             rtmp_address,

@@ -121,8 +121,12 @@ async fn files_headers_and_errors() {
         assert!(asked.elapsed() < Duration::from_secs(2), "{query}: at once");
     }
     // Unknown parameters are not directives.
-    let reply = get(http, "/live/files/index.m3u8?token=abc").await;
+    let reply = get(http, "/live/files/index.m3u8?player=abc").await;
     check_version(&reply, None);
+    // A credential is checked even where none is needed: a malformed token
+    // is refused rather than ignored.
+    let reply = get(http, "/live/files/index.m3u8?token=abc").await;
+    assert_eq!(reply.status, 401, "{}", reply.text());
 
     // Once the window slid on, the first files are gone; the init stays
     // while listed segments use it.
@@ -281,6 +285,9 @@ async fn custom_node(
         metrics: NodeMetrics::default(),
         publish_policy: PublishPolicy::default(),
         hls: HlsStreams::new(settings),
+        authorizer: Arc::new(avrs_auth::Authorizer::embedded(vec![], None)),
+        content_key: Arc::new(avrs_node::context::ephemeral_key()),
+        vod: std::sync::OnceLock::new(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

@@ -174,6 +174,56 @@ async fn a_viewer_gets_every_frame_of_both_tracks_in_order() {
     played.insert(0, first);
     assert_complete(&played, &frames, &configs);
     assert_eq!(viewer.stats().groups_cut, 0);
+    // Every frame came signed by the node and verified.
+    let origin = info.origin.expect("CONTENT_ORIGIN announced");
+    assert_eq!(
+        origin.public_key,
+        node.context.content_key.public_key().as_bytes()
+    );
+    let checks = viewer.check_stats();
+    assert_eq!(checks.verified, played.len() as u64);
+    assert_eq!((checks.corrupted, checks.unchecked), (0, 0));
+    viewer.close().await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_pinned_to_another_signer_refuses_the_content() {
+    let node = Node::start(NodeOptions::loopback_ephemeral())
+        .await
+        .unwrap();
+    let (configs, frames) = fixture(2);
+    let publisher = node
+        .context
+        .registry
+        .publish("live/pin", Instant::now())
+        .unwrap();
+    publisher.set_configs(configs);
+    publish_paced(publisher, frames, 2.0);
+    wait_for_frames(&node, "live/pin").await;
+
+    let node_id = node.context.content_key.id().0;
+    let trusting = ClientOptions {
+        trusted_signers: vec![node_id],
+        ..ClientOptions::default()
+    };
+    let session = Session::connect(node.quic_address, trusting).await.unwrap();
+    let mut viewer = session.watch("live/pin").await.unwrap();
+    assert!(
+        viewer.next_frame().await.unwrap().is_some(),
+        "the pinned signer plays"
+    );
+    assert!(viewer.check_stats().verified >= 1);
+    viewer.close().await;
+
+    let stranger = ClientOptions {
+        trusted_signers: vec![[0x42; 32]],
+        ..ClientOptions::default()
+    };
+    let session = Session::connect(node.quic_address, stranger).await.unwrap();
+    let mut viewer = session.watch("live/pin").await.unwrap();
+    let error = viewer.next_frame().await.unwrap_err();
+    assert!(error.to_string().contains("SIGN_ALIEN"), "{error}");
     viewer.close().await;
     node.shutdown().await;
 }

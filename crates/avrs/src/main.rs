@@ -4,11 +4,16 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod cert;
 mod keygen;
+mod mfa;
+mod node_key;
 mod play;
 mod publish;
 mod serve;
 mod stream_key;
+mod token;
+mod vod;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +38,14 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Open many viewers of one stream and report throughput and latency.
     Bench(bench::BenchArgs),
+    /// Access tokens (JWT): issue, verify, revoke.
+    Token(token::TokenArgs),
+    /// Member certificates: issue, show.
+    Cert(cert::CertArgs),
+    /// Multi-factor authentication for admin actions: enroll.
+    Mfa(mfa::MfaArgs),
+    /// Video on demand: import files, list, delete, retention.
+    Vod(vod::VodArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +56,10 @@ fn main() -> std::process::ExitCode {
         Command::Play(args) => play::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Token(args) => token::run(args),
+        Command::Cert(args) => cert::run(args),
+        Command::Mfa(args) => mfa::run(args),
+        Command::Vod(args) => vod::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

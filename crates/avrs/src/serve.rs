@@ -110,6 +110,11 @@ pub fn effective_config(args: &ServeArgs) -> Result<Config> {
 /// runs the node until Ctrl-C or SIGTERM, then shuts it down cleanly.
 pub fn run(args: ServeArgs) -> Result<()> {
     let config = effective_config(&args)?;
+    // [vod] and [record.NAME] are checked before anything starts.
+    let vod = avrs_vod::VodConfig::from_config(&config)?;
+    // So are [auth] and [policy.NAME]; a config file makes publishing
+    // need a token (or the stream key) unless [auth] publish opens it.
+    let auth = avrs_auth::AuthConfig::from_config(&config, args.config.is_some())?;
     init_logging(config.debug_more);
     if args.check {
         print!("{}", describe(&args, &config));
@@ -122,10 +127,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve_until_stopped(config))
+    runtime.block_on(serve_until_stopped(config, vod, auth))
 }
 
-async fn serve_until_stopped(config: Config) -> Result<()> {
+async fn serve_until_stopped(
+    config: Config,
+    vod: avrs_vod::VodConfig,
+    auth: avrs_auth::AuthConfig,
+) -> Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -135,8 +144,16 @@ async fn serve_until_stopped(config: Config) -> Result<()> {
     let stream_key = crate::stream_key::load_or_create(&config.data_dir)?;
     let mut options = NodeOptions::from_config(&config);
     options.publish_policy.stream_key = Some(stream_key.clone());
+    let authorizer = avrs_auth::Authorizer::load(&auth, Some(stream_key.clone()))
+        .context("cannot set up authentication ([auth] section)")?;
+    options.authorizer = Some(std::sync::Arc::new(authorizer));
+    let node_key =
+        crate::node_key::load_or_create(config.private_key_file.as_deref(), &config.data_dir)?;
+    options.content_key = Some(node_key.clone());
+    options.vod = Some(crate::vod::open_for_node(&config.data_dir, vod).await?);
     let node = Node::start(options).await?;
     print!("{}", announce(&node, &stream_key));
+    println!("content signed by node id {}", hex::encode(node_key.id().0));
     let _ = std::io::Write::flush(&mut std::io::stdout());
     tracing::info!(
         rtmp = %node.rtmp_address,

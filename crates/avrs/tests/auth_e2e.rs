@@ -147,7 +147,7 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
     let config = dir.path().join("avrs.ini");
     std::fs::write(
         &config,
-        "[avrs]\nheartbeat_interval = 1s\nreconnect_timeout = 1s\n\
+        "[avrs]\ndata_dir = data\nheartbeat_interval = 1s\nreconnect_timeout = 1s\n\
          [auth]\nplay = token\ntoken_ed25519_key_file = token.key\n\
          admin_totp_secret_file = admin.totp\n",
     )

@@ -5,6 +5,7 @@ mod api;
 mod flv;
 pub mod hls;
 mod metrics;
+pub mod vod;
 
 use crate::context::NodeContext;
 use axum::Router;
@@ -23,6 +24,11 @@ pub fn router(context: Arc<NodeContext>) -> Router {
         .route("/api/streams", get(api::streams))
         .route("/metrics", get(metrics::render))
         .route("/live/{*path}", get(live))
+        .merge(vod::routes())
+        .route(
+            "/api/admin/revoke",
+            axum::routing::post(crate::auth::revoke),
+        )
         .with_state(context)
 }
 
@@ -33,12 +39,17 @@ async fn live(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    // Viewer credentials: `Authorization: Bearer TOKEN` or `?token=TOKEN`.
+    let bearer = crate::auth::authorization(&headers);
     if let Some(name) = path.strip_suffix(".flv") {
-        return flv::serve(context, name).await;
+        return flv::serve(context, client.ip(), name, bearer, query.as_deref()).await;
     }
     match path.rsplit_once('/') {
-        Some((name, file)) => hls::serve(context, client.ip(), name, file, query.as_deref()).await,
+        Some((name, file)) => {
+            hls::serve(context, client.ip(), name, file, query.as_deref(), bearer).await
+        }
         None => (
             StatusCode::NOT_FOUND,
             "unknown output: use live/NAME.flv or live/NAME/index.m3u8\n",

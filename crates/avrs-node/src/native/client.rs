@@ -6,6 +6,7 @@ use super::groups::{Assembled, Assembler, AssemblerStats};
 use super::media::{media_frame, track_configs};
 use super::session::{ClientEvent, ClientSession};
 use super::tls;
+use super::verify::{CheckStats, ContentCheck};
 use super::wire::{ControlWriter, Message, ReadError, read_message, spawn_control_reader};
 use anyhow::{Context as _, bail};
 pub use avrs_core::live::TrackConfigs;
@@ -48,6 +49,12 @@ pub struct ClientOptions {
     /// group stream (twice that per connection). Small values make a slow
     /// reader look like a slow network.
     pub receive_window: u32,
+    /// Identities (key ids) of the content signers to believe; empty: any
+    /// signer the server announces (frames are still checked against it).
+    pub trusted_signers: Vec<[u8; 32]>,
+    /// Check every frame's signature (players do; a load generator that
+    /// stands in for many viewers on one machine may not).
+    pub verify_signatures: bool,
 }
 
 impl Default for ClientOptions {
@@ -57,6 +64,8 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(5),
             alpn: ALPN.to_vec(),
             receive_window: 4 * 1024 * 1024,
+            trusted_signers: Vec::new(),
+            verify_signatures: true,
         }
     }
 }
@@ -164,6 +173,9 @@ pub struct Session {
     pub id: Hash32,
     /// The server accepted the OPEN.
     opened: bool,
+    /// Content signers to believe ([`ClientOptions::trusted_signers`]).
+    trusted_signers: Vec<[u8; 32]>,
+    verify_signatures: bool,
 }
 
 impl Session {
@@ -173,30 +185,30 @@ impl Session {
     /// replies; [`Self::opened`] waits for this one alone).
     pub async fn connect(addr: SocketAddr, options: ClientOptions) -> anyhow::Result<Self> {
         let (endpoint, conn) = dial(addr, &options).await?;
-        Self::open(endpoint, conn, options.key).await
+        Self::open(endpoint, conn, options).await
     }
 
     /// Like [`Self::connect`], on an endpoint shared with other sessions
     /// (made by [`endpoint`], whose configuration applies: of `options`,
-    /// only the key and the connect timeout are used). Drop the session
-    /// or its [`Watch`] to end it: [`Watch::close`] would wait for the
-    /// whole endpoint to go idle.
+    /// only the key, the connect timeout and the trusted signers are used).
+    /// Drop the session or its [`Watch`] to end it: [`Watch::close`] would
+    /// wait for the whole endpoint to go idle.
     pub async fn connect_on(
         endpoint: &quinn::Endpoint,
         addr: SocketAddr,
         options: ClientOptions,
     ) -> anyhow::Result<Self> {
         let conn = dial_on(endpoint, addr, &options).await?;
-        Self::open(endpoint.clone(), conn, options.key).await
+        Self::open(endpoint.clone(), conn, options).await
     }
 
     /// Opens the control stream on `conn` and sends the signed OPEN.
     async fn open(
         endpoint: quinn::Endpoint,
         conn: quinn::Connection,
-        key: Option<SigningKey>,
+        options: ClientOptions,
     ) -> anyhow::Result<Self> {
-        let key = match key {
+        let key = match options.key {
             Some(key) => key,
             None => SigningKey::generate(Algorithm::Ed25519)?,
         };
@@ -210,6 +222,8 @@ impl Session {
             state: ClientSession::default(),
             id: key.id(),
             opened: false,
+            trusted_signers: options.trusted_signers,
+            verify_signatures: options.verify_signatures,
         };
         let open = open_request(&key, binding(&conn)?)?;
         session.send(SessionType::Open, &open).await?;
@@ -310,7 +324,12 @@ impl Session {
                 _ => {}
             }
         };
+        let check = match self.verify_signatures {
+            true => ContentCheck::new(std::mem::take(&mut self.trusted_signers)),
+            false => ContentCheck::disabled(),
+        };
         Ok(Watch {
+            check,
             session: self,
             content_id,
             info,
@@ -347,6 +366,7 @@ pub enum GroupItem {
         flow_id: u8,
         content_id: u32,
         header: FrameHeader,
+        signature: Option<Bytes>,
         data: Bytes,
     },
 }
@@ -377,6 +397,8 @@ pub struct Watch {
     assembler: Assembler<GroupItem>,
     configs: Option<Arc<TrackConfigs>>,
     gap: bool,
+    /// Signature checks of the frames.
+    check: ContentCheck,
     /// After the end notice: (hard deadline, idle deadline).
     end: Option<(Instant, Instant)>,
     draining: bool,
@@ -389,6 +411,11 @@ impl Watch {
 
     pub fn stats(&self) -> AssemblerStats {
         self.assembler.stats
+    }
+
+    /// Frames verified and dropped as corrupted so far.
+    pub fn check_stats(&self) -> CheckStats {
+        self.check.stats
     }
 
     pub fn connection(&self) -> &quinn::Connection {
@@ -469,6 +496,7 @@ impl Watch {
             };
             match positioned.item {
                 GroupItem::Info(info) => {
+                    self.check.on_info(&info)?;
                     let configs = track_configs(&info)?;
                     if self.configs.as_deref() != Some(&configs) {
                         self.configs = Some(Arc::new(configs));
@@ -478,9 +506,18 @@ impl Watch {
                     flow_id,
                     content_id,
                     header,
+                    signature,
                     data,
                 } => {
                     if content_id != self.content_id {
+                        continue;
+                    }
+                    let seq = positioned.seq;
+                    if !self
+                        .check
+                        .admit(seq, flow_id, header, signature.as_deref(), &data)
+                    {
+                        self.gap = true;
                         continue;
                     }
                     let Some(configs) = self.configs.clone() else {
@@ -568,13 +605,13 @@ fn decode_item(message: &Message) -> anyhow::Result<GroupItem> {
     Ok(match message.subtype {
         SubType::Session => GroupItem::Info(ContentInfo::decode(&message.data)?),
         SubType::Content => {
-            let (content, header, frame) = quic::decode_frame(&message.data)?;
-            let offset = message.data.len() - frame.len();
+            let parts = quic::decode_frame(&message.data)?;
             GroupItem::Frame {
-                flow_id: content.flow_id,
-                content_id: content.content_id,
-                header,
-                data: message.data.slice(offset..),
+                flow_id: parts.content.flow_id,
+                content_id: parts.content.content_id,
+                header: parts.header,
+                signature: parts.signature.map(|s| message.data.slice_ref(s)),
+                data: message.data.slice_ref(parts.frame),
             }
         }
         other => bail!("sub-type {other} on a group stream"),

@@ -5,7 +5,8 @@ use avrs_core::live::{LiveFrame, TrackConfigs};
 use avrs_media::codec::{audio_config_from_asc, video_config_from_avcc};
 use avrs_media::{MediaFrame, TrackKind};
 use avrs_proto::avrs::quic::{
-    self, AUDIO_FLOW, ContentInfo, FrameFlags, FrameHeader, LIVE_FLOWS, TrackInfo, VIDEO_FLOW,
+    self, AUDIO_FLOW, ContentInfo, ContentOrigin, FrameFlags, FrameHeader, LIVE_FLOWS, TrackInfo,
+    VIDEO_FLOW,
 };
 use avrs_proto::avrs::{ContentHeader, Flows, SubType};
 use bytes::Bytes;
@@ -18,8 +19,13 @@ pub fn flow_of(track: TrackKind) -> u8 {
     }
 }
 
-/// The CONTENT_UPDATE data describing `configs`.
-pub fn content_info(content_id: u32, configs: &TrackConfigs) -> ContentInfo {
+/// The CONTENT_UPDATE data describing `configs` (and, when the frames are
+/// signed, who signs them).
+pub fn content_info(
+    content_id: u32,
+    configs: &TrackConfigs,
+    origin: Option<ContentOrigin>,
+) -> ContentInfo {
     let mut tracks = Vec::with_capacity(2);
     if let Some(video) = &configs.video {
         tracks.push(TrackInfo {
@@ -39,12 +45,18 @@ pub fn content_info(content_id: u32, configs: &TrackConfigs) -> ContentInfo {
         content_id,
         flows: Flows::new(LIVE_FLOWS).expect("\"va\" is a valid flows string"),
         tracks,
+        origin,
     }
 }
 
 /// A whole CONTENT_UPDATE message (channel header included) at position `seq`.
-pub fn info_message(seq: u64, content_id: u32, configs: &TrackConfigs) -> Bytes {
-    let data = content_info(content_id, configs)
+pub fn info_message(
+    seq: u64,
+    content_id: u32,
+    configs: &TrackConfigs,
+    origin: Option<ContentOrigin>,
+) -> Bytes {
+    let data = content_info(content_id, configs, origin)
         .encode()
         .expect("configurations from the fan-out always encode");
     Bytes::from(quic::encode_message(SubType::Session, seq, &data))
@@ -73,7 +85,8 @@ pub fn track_configs(info: &ContentInfo) -> anyhow::Result<TrackConfigs> {
     Ok(configs)
 }
 
-fn frame_header(frame: &LiveFrame) -> FrameHeader {
+/// The frame header of `frame` (SIGNED is added where the signature is).
+pub fn frame_header(frame: &LiveFrame) -> FrameHeader {
     let mut flags = FrameFlags::empty();
     flags.set(FrameFlags::KEYFRAME, frame.media.keyframe);
     flags.set(FrameFlags::DISCONTINUITY, frame.discontinuity);
@@ -84,22 +97,24 @@ fn frame_header(frame: &LiveFrame) -> FrameHeader {
     }
 }
 
-/// The message prefix of `frame` for `content_id` (the frame bytes follow).
-pub fn frame_prefix(frame: &LiveFrame, content_id: u32) -> Bytes {
+/// The message prefix of `frame` for `content_id`, with its signature when
+/// `signature` is not empty (the frame bytes follow).
+pub fn frame_prefix(frame: &LiveFrame, content_id: u32, signature: &[u8]) -> Bytes {
     let content = ContentHeader::new(flow_of(frame.media.track), content_id);
-    let prefix = quic::frame_prefix(
-        frame.seq,
-        content,
-        frame_header(frame),
-        frame.media.data.len(),
-    );
-    Bytes::copy_from_slice(&prefix)
+    let header = frame_header(frame);
+    let len = frame.media.data.len();
+    if !signature.is_empty()
+        && let Ok(prefix) = quic::signed_frame_prefix(frame.seq, content, header, signature, len)
+    {
+        return Bytes::from(prefix);
+    }
+    Bytes::copy_from_slice(&quic::frame_prefix(frame.seq, content, header, len))
 }
 
 /// The whole frame message for `content_id`: made once per frame and shared
 /// by every native viewer whose content id is the first one (nearly all).
-pub fn frame_message(frame: &LiveFrame, content_id: u32) -> Bytes {
-    let prefix = frame_prefix(frame, content_id);
+pub fn frame_message(frame: &LiveFrame, content_id: u32, signature: &[u8]) -> Bytes {
+    let prefix = frame_prefix(frame, content_id, signature);
     let mut out = Vec::with_capacity(prefix.len() + frame.media.data.len());
     out.extend_from_slice(&prefix);
     out.extend_from_slice(&frame.media.data);

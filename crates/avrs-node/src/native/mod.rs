@@ -22,7 +22,9 @@ pub mod groups;
 pub mod media;
 mod server;
 pub mod session;
+pub mod signing;
 pub mod tls;
+pub mod verify;
 mod viewer;
 pub mod wire;
 

@@ -2,6 +2,7 @@
 //! through [`ServerSession`], and the viewers it starts.
 
 use super::session::{ServerSession, Step, content_added, content_not_found, ended_notice};
+use super::signing::ContentSigner;
 use super::viewer::Viewer;
 use super::wire::{ControlWriter, ReadError, spawn_control_reader};
 use crate::context::NodeContext;
@@ -208,13 +209,21 @@ impl Connection {
             tracing::info!(remote = %self.remote, ?target, "native: content not found");
             return self.reply(&content_not_found(&target)).await;
         };
-        let info = super::media::content_info(content_id, &content.configs());
+        let signer = ContentSigner::new(self.context.content_key.clone(), content.id());
+        let info =
+            super::media::content_info(content_id, &content.configs(), Some(signer.origin()));
         let info = info.encode().expect("configurations always encode");
         if self.control.write(SubType::Session, &info).await.is_err() {
             return ControlFlow::Break(());
         }
         tracing::debug!(remote = %self.remote, stream = content.name(), content_id, "native: viewer joined");
-        let viewer = Viewer::spawn(self.conn.clone(), content, content_id, ended.clone());
+        let viewer = Viewer::spawn(
+            self.conn.clone(),
+            content,
+            content_id,
+            signer,
+            ended.clone(),
+        );
         self.viewers.insert(content_id, viewer);
         self.reply(&content_added(content_id)).await
     }

@@ -8,6 +8,7 @@
 
 use super::groups::{GroupSplitter, OpenGroups};
 use super::media::{frame_message, frame_prefix, info_message};
+use super::signing::ContentSigner;
 use avrs_core::live::{Encoding, LiveContent, LiveFrame, Protocol, TrackConfigs};
 use avrs_proto::avrs::quic::{FIRST_CONTENT_ID, RESET_CANCELLED, RESET_GROUP_DROPPED};
 use std::sync::Arc;
@@ -36,10 +37,15 @@ impl Viewer {
         conn: quinn::Connection,
         content: Arc<LiveContent>,
         content_id: u32,
+        signer: ContentSigner,
         ended: mpsc::UnboundedSender<u32>,
     ) -> Self {
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(run(conn, content, content_id, ended, cancel.clone()));
+        let slot = Slot {
+            content_id,
+            signer: Arc::new(signer),
+        };
+        let task = tokio::spawn(run(conn, content, slot, ended, cancel.clone()));
         Self { cancel, task }
     }
 
@@ -50,10 +56,17 @@ impl Viewer {
     }
 }
 
+/// How this session names the content, and who signs its frames.
+#[derive(Debug, Clone)]
+struct Slot {
+    content_id: u32,
+    signer: Arc<ContentSigner>,
+}
+
 async fn run(
     conn: quinn::Connection,
     content: Arc<LiveContent>,
-    content_id: u32,
+    slot: Slot,
     ended: mpsc::UnboundedSender<u32>,
     cancel: CancellationToken,
 ) {
@@ -76,7 +89,8 @@ async fn run(
                 if let Some(current) = open.current() {
                     current.finish();
                 }
-                let group = GroupWriter::spawn(conn.clone(), priority(groups_started), content_id);
+                let group =
+                    GroupWriter::spawn(conn.clone(), priority(groups_started), slot.clone());
                 groups_started += 1;
                 for lagging in open.start(group, GroupWriter::is_done) {
                     tracing::debug!(
@@ -95,7 +109,7 @@ async fn run(
         subscriber.count_bytes_out(bytes);
         if batch.ended {
             finish_all(&mut open, &cancel).await;
-            let _ = ended.send(content_id);
+            let _ = ended.send(slot.content_id);
             return;
         }
     }
@@ -137,11 +151,11 @@ struct GroupWriter {
 }
 
 impl GroupWriter {
-    fn spawn(conn: quinn::Connection, priority: i32, content_id: u32) -> Self {
+    fn spawn(conn: quinn::Connection, priority: i32, slot: Slot) -> Self {
         // Unbounded, but never more than one group of shared frames.
         let (frames, frames_rx) = mpsc::unbounded_channel();
         let (reset, reset_rx) = oneshot::channel();
-        let task = tokio::spawn(write_group(conn, priority, content_id, frames_rx, reset_rx));
+        let task = tokio::spawn(write_group(conn, priority, slot, frames_rx, reset_rx));
         Self {
             frames: Some(frames),
             reset: Some(reset),
@@ -178,7 +192,7 @@ impl GroupWriter {
 async fn write_group(
     conn: quinn::Connection,
     priority: i32,
-    content_id: u32,
+    slot: Slot,
     mut frames: mpsc::UnboundedReceiver<Arc<LiveFrame>>,
     mut reset: oneshot::Receiver<u32>,
 ) {
@@ -192,7 +206,7 @@ async fn write_group(
     let _ = send.set_priority(priority);
     let code = tokio::select! {
         code = &mut reset => Some(code.unwrap_or(RESET_CANCELLED)),
-        _ = write_frames(&mut send, content_id, &mut frames) => None,
+        _ = write_frames(&mut send, &slot, &mut frames) => None,
     };
     if let Some(code) = code {
         let _ = send.reset(code.into());
@@ -204,24 +218,30 @@ async fn write_group(
 /// until the peer has received all of it.
 async fn write_frames(
     send: &mut quinn::SendStream,
-    content_id: u32,
+    slot: &Slot,
     frames: &mut mpsc::UnboundedReceiver<Arc<LiveFrame>>,
 ) -> anyhow::Result<()> {
+    let content_id = slot.content_id;
     let mut configs: Option<Arc<TrackConfigs>> = None;
     while let Some(frame) = frames.recv().await {
         let same = configs
             .as_ref()
             .is_some_and(|c| Arc::ptr_eq(c, &frame.configs) || **c == *frame.configs);
         if !same {
-            send.write_chunk(info_message(frame.seq, content_id, &frame.configs))
+            let origin = Some(slot.signer.origin());
+            send.write_chunk(info_message(frame.seq, content_id, &frame.configs, origin))
                 .await?;
             configs = Some(frame.configs.clone());
         }
+        let signature = slot.signer.signature(&frame);
         if content_id == FIRST_CONTENT_ID {
-            let message = frame.encoded(Encoding::Native, |f| frame_message(f, FIRST_CONTENT_ID));
+            let message = frame.encoded(Encoding::Native, |f| {
+                frame_message(f, FIRST_CONTENT_ID, &signature)
+            });
             send.write_chunk(message).await?;
         } else {
-            send.write_chunk(frame_prefix(&frame, content_id)).await?;
+            send.write_chunk(frame_prefix(&frame, content_id, &signature))
+                .await?;
             send.write_chunk(frame.media.data.clone()).await?;
         }
     }

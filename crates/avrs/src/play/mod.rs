@@ -54,6 +54,12 @@ pub struct PlayArgs {
     /// Seconds to wait for the server to answer.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     connect_timeout: f64,
+
+    /// Believe only content signed by this key id (64 hex digits, as
+    /// `avrs keygen --show` prints; repeatable). Without it, frames are
+    /// still checked against the signer the server announces.
+    #[arg(long = "trust", value_name = "ID")]
+    trust: Vec<String>,
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
@@ -76,10 +82,16 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         Some(path) => Some(avrs_crypto::keyfile::load(path)?),
         None => None,
     };
+    let trusted_signers = args
+        .trust
+        .iter()
+        .map(|id| parse_key_id(id))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let address = resolve(&authority).await?;
     let options = ClientOptions {
         key,
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
+        trusted_signers,
         ..ClientOptions::default()
     };
     let session = Session::connect(address, options).await?;
@@ -120,8 +132,22 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         Err(err) if is_broken_pipe(&err) => {}
         Err(err) => return Err(err).context(format!("cannot write {}", args.out)),
     }
+    let checks = watch.check_stats();
+    eprintln!(
+        "avrs play: frames verified {}, dropped as corrupted {}, unsigned {}",
+        checks.verified, checks.corrupted, checks.unchecked
+    );
     watch.close().await;
     Ok(())
+}
+
+/// A key id: 64 hex digits (optionally `0x`-prefixed).
+fn parse_key_id(text: &str) -> anyhow::Result<[u8; 32]> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = hex::decode(digits).ok().filter(|b| b.len() == 32);
+    bytes
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| anyhow::anyhow!("--trust {text}: expected a key id of 64 hex digits"))
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -237,6 +237,7 @@ fn client_matches_replies_to_requests_in_order() {
         content_id: 1,
         flows: avrs_proto::avrs::Flows::new("va").unwrap(),
         tracks: vec![],
+        origin: None,
     };
     assert_eq!(
         client.handle(SubType::Session, &info.encode().unwrap()),
