@@ -89,6 +89,20 @@ async fn wait_for_frames(node: &Node, name: &str) {
     .await;
 }
 
+/// A node with `name` being published (at twice real time) from a fixture
+/// of `seconds`, frames already flowing.
+async fn node_publishing(name: &str, seconds: i64) -> (Node, TrackConfigs, Vec<MediaFrame>) {
+    let node = Node::start(NodeOptions::loopback_ephemeral())
+        .await
+        .unwrap();
+    let (configs, frames) = fixture(seconds);
+    let publisher = node.context.registry.publish(name, Instant::now()).unwrap();
+    publisher.set_configs(configs.clone());
+    publish_paced(publisher, frames.clone(), 2.0);
+    wait_for_frames(&node, name).await;
+    (node, configs, frames)
+}
+
 async fn watch(node: &Node, name: &str) -> client::Watch {
     let session = Session::connect(node.quic_address, ClientOptions::default())
         .await
@@ -134,18 +148,7 @@ fn assert_complete(played: &[PlayedFrame], sent: &[MediaFrame], configs: &TrackC
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_gets_every_frame_of_both_tracks_in_order() {
-    let node = Node::start(NodeOptions::loopback_ephemeral())
-        .await
-        .unwrap();
-    let (configs, frames) = fixture(3);
-    let publisher = node
-        .context
-        .registry
-        .publish("live/fx", Instant::now())
-        .unwrap();
-    publisher.set_configs(configs.clone());
-    publish_paced(publisher, frames.clone(), 2.0);
-    wait_for_frames(&node, "live/fx").await;
+    let (node, configs, frames) = node_publishing("live/fx", 3).await;
 
     let joined = Instant::now();
     let mut viewer = watch(&node, "live/fx").await;
@@ -189,18 +192,7 @@ async fn a_viewer_gets_every_frame_of_both_tracks_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_pinned_to_another_signer_refuses_the_content() {
-    let node = Node::start(NodeOptions::loopback_ephemeral())
-        .await
-        .unwrap();
-    let (configs, frames) = fixture(2);
-    let publisher = node
-        .context
-        .registry
-        .publish("live/pin", Instant::now())
-        .unwrap();
-    publisher.set_configs(configs);
-    publish_paced(publisher, frames, 2.0);
-    wait_for_frames(&node, "live/pin").await;
+    let (node, _, _) = node_publishing("live/pin", 2).await;
 
     let node_id = node.context.content_key.id().0;
     let trusting = ClientOptions {
