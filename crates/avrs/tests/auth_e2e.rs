@@ -18,6 +18,7 @@ struct ConfiguredServer {
     child: Child,
     rtmp: SocketAddr,
     http: SocketAddr,
+    quic: SocketAddr,
 }
 
 impl Drop for ConfiguredServer {
@@ -61,8 +62,14 @@ fn start(config: &Path, data_dir: &Path) -> ConfiguredServer {
         .expect("avrs serve prints its listening line");
     let words: Vec<&str> = listening.split_whitespace().collect();
     let (rtmp, http) = (words[3].parse().unwrap(), words[5].parse().unwrap());
+    let quic = words[7].parse().unwrap();
     std::thread::spawn(move || lines.for_each(drop));
-    ConfiguredServer { child, rtmp, http }
+    ConfiguredServer {
+        child,
+        rtmp,
+        http,
+        quic,
+    }
 }
 
 /// `avrs token issue …`: (token, jti). The token is the last line.
@@ -178,6 +185,23 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
         (status, body.to_owned())
     };
     assert_eq!(status, 401, "{body}");
+    // Native viewers carry no token yet: with `play = token` they are
+    // refused, never let in past the policy.
+    let out = dir.path().join("native.flv");
+    let native = Command::new(env!("CARGO_BIN_EXE_avrs"))
+        .arg("play")
+        .arg(format!("avrs://{}/live/cam", server.quic))
+        .arg("--out")
+        .arg(&out)
+        .args(["--duration", "1"])
+        .output()
+        .expect("run avrs play");
+    let text = String::from_utf8_lossy(&native.stderr);
+    assert!(
+        !native.status.success(),
+        "native play without a token: {text}"
+    );
+    assert!(text.contains("cannot watch live/cam"), "{text}");
     assert!(body.contains("needs a token"), "{body}");
     let (viewer, viewer_jti) = issue(&config, "viewer", "live/cam");
     let mut flv = TcpStream::connect(server.http).unwrap();

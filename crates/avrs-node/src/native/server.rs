@@ -204,6 +204,24 @@ impl Connection {
         target: ContentTarget,
         ended: &mpsc::UnboundedSender<u32>,
     ) -> ControlFlow<()> {
+        // Native sessions carry no access token yet: where watching needs
+        // one (`[auth] play = token`), they are refused rather than let in.
+        let credential = avrs_auth::Credential::None;
+        let now = avrs_auth::unix_now();
+        let name = match &target {
+            ContentTarget::Name(name) => name.clone(),
+            ContentTarget::Uuid { .. } => String::new(),
+        };
+        if let Err(why) =
+            self.context
+                .authorizer
+                .authorize_play(self.remote.ip(), &name, credential, now)
+        {
+            self.session.watch_failed(content_id);
+            tracing::info!(remote = %self.remote, %why, "native: watch refused");
+            let reply = RetCodePacket::with_text(why.retcode(), why.retcode().name());
+            return self.reply(&reply).await;
+        }
         let Some(content) = resolve(&self.context, &target) else {
             self.session.watch_failed(content_id);
             tracing::info!(remote = %self.remote, ?target, "native: content not found");
