@@ -1,10 +1,11 @@
 //! Content frame signatures: what the ingesting node pays once per frame
 //! (sign) and what a relay or player pays once per frame (verify), for an
-//! AAC frame, an average 2.5 Mbit/s video frame and a keyframe.
+//! AAC frame, an average 2.5 Mbit/s video frame and a keyframe; and the
+//! AES-256-GCM seal/open of ENCRYPTED contents.
 //!
 //! `cargo bench -p avrs-crypto --bench frame -- --warm-up-time 1 --measurement-time 3`
 
-use avrs_crypto::{Algorithm, FramePlace, FrameVerifier, SigningKey, sign_frame};
+use avrs_crypto::{Algorithm, ContentKey, FramePlace, FrameVerifier, SigningKey, sign_frame};
 use avrs_proto::Guuid;
 use avrs_proto::avrs::quic::{ContentOrigin, FrameFlags, FrameHeader};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -63,10 +64,30 @@ fn bench(c: &mut Criterion, algorithm: Algorithm) {
     group.finish();
 }
 
+/// AES-256-GCM seal (once per frame at ingest) and open (once per frame
+/// per player; relays never open).
+fn sealing(c: &mut Criterion) {
+    let key = ContentKey::generate(1).unwrap();
+    let mut group = c.benchmark_group("aes-256-gcm/frame");
+    for (name, size) in SIZES {
+        let frame: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+        let sealed = key.seal(&place(), &frame).unwrap();
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(format!("seal/{name}"), |b| {
+            b.iter(|| key.seal(black_box(&place()), black_box(&frame)).unwrap())
+        });
+        group.bench_function(format!("open/{name}"), |b| {
+            b.iter(|| key.open(black_box(&place()), black_box(&sealed)).unwrap())
+        });
+    }
+    group.finish();
+}
+
 fn frames(c: &mut Criterion) {
     for algorithm in Algorithm::ALL {
         bench(c, algorithm);
     }
+    sealing(c);
 }
 
 criterion_group!(benches, frames);

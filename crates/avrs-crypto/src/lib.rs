@@ -10,6 +10,8 @@
 //!   a SIGN item, last, over every byte before it.
 //! - [`frame`]: content frame signatures, made once at ingest and checked
 //!   once per frame by relays and players.
+//! - [`sealed`]: end-to-end payload encryption of frames (AES-256-GCM),
+//!   sealed once at ingest, opened only by sessions given the content key.
 //! - [`identity`]: SHA3-256 and the DAP node address of a key hash.
 //! - [`keyfile`]: the armoured private key file and its safe load/save.
 //!
@@ -30,6 +32,7 @@ pub mod keyfile;
 pub mod keys;
 pub mod packet;
 mod provider;
+pub mod sealed;
 
 pub use algorithm::Algorithm;
 pub use envelope::{HashType, KeyField, SignEnvelope, SignOptions};
@@ -42,3 +45,4 @@ pub use packet::{
     verify_packet_with_key,
 };
 pub use provider::random_bytes;
+pub use sealed::{CONTENT_KEY_LEN, ContentKey, OpenError, SEAL_OVERHEAD};
