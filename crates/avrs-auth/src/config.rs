@@ -49,13 +49,17 @@ pub struct AuthConfig {
     pub audit_log: Option<PathBuf>,
     pub ca_certificate_file: Option<PathBuf>,
     pub policies: Vec<PolicyRule>,
+    /// Content name patterns (`live/private/*`) whose frames are sealed end
+    /// to end (ENCRYPTED contents): relays forward them unread, only
+    /// sessions granted play get the key.
+    pub encrypt: Vec<String>,
     /// How often live sessions recheck their grant: `heartbeat_interval`.
     pub recheck_interval: std::time::Duration,
     /// Where relative paths in tools' output point: the data directory.
     pub data_dir: PathBuf,
 }
 
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "publish",
     "play",
     "token_ed25519_key_file",
@@ -66,6 +70,7 @@ pub const KEYS: [&str; 10] = [
     "revocation_file",
     "admin_totp_secret_file",
     "audit_log",
+    "encrypt",
 ];
 
 pub const POLICY_KEYS: [&str; 11] = [
@@ -104,6 +109,7 @@ impl AuthConfig {
             audit_log: Some(data_dir.join("audit.log")),
             ca_certificate_file: config.ca_certificate_file.clone(),
             policies: Vec::new(),
+            encrypt: Vec::new(),
             recheck_interval: config.heartbeat_interval,
             data_dir,
         };
@@ -114,6 +120,13 @@ impl AuthConfig {
             auth.policies.push(parse_policy(section)?);
         }
         Ok(auth)
+    }
+
+    /// Whether the content `name` is an ENCRYPTED content.
+    pub fn encrypts(&self, name: &str) -> bool {
+        self.encrypt
+            .iter()
+            .any(|pattern| crate::content::matches(pattern, name))
     }
 
     fn apply(&mut self, section: &ExtensionSection) -> Result<(), AuthError> {
@@ -151,6 +164,7 @@ impl AuthConfig {
                 "admin_totp_secret_file" => self.admin_totp_secret_file = Some(path(v)),
                 "audit_log" if v == "off" => self.audit_log = None,
                 "audit_log" => self.audit_log = Some(path(v)),
+                "encrypt" => self.encrypt = list(v).map(str::to_owned).collect(),
                 other => {
                     return Err(AuthError::Config(format!(
                         "{}:{}: unknown key '{other}' in [auth]; expected one of {}",

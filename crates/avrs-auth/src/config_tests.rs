@@ -103,3 +103,12 @@ fn bad_policies_are_refused() {
         assert!(err.starts_with("/etc/avrs/avrs.ini:"), "{err}");
     }
 }
+
+#[test]
+fn encrypted_contents_are_named_by_patterns() {
+    let auth = load("[avrs]\n[auth]\nencrypt = live/private/*, live/paid\n").unwrap();
+    assert!(auth.encrypts("live/private/cam"));
+    assert!(auth.encrypts("live/paid"));
+    assert!(!auth.encrypts("live/public"));
+    assert!(!load("[avrs]\n").unwrap().encrypts("live/private/cam"));
+}

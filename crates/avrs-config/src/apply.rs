@@ -152,6 +152,10 @@ impl Config {
             Key::RtmpWriteCoalesce => {
                 self.rtmp_write_coalesce = duration(text, RTMP_WRITE_COALESCE)?
             }
+            Key::TlsCertificateFile => self.tls_certificate_file = Some(file_path(text, base)?),
+            Key::TlsPrivateKeyFile => self.tls_private_key_file = Some(file_path(text, base)?),
+            Key::HttpsAddress => self.https_address = Some(listen_address(text)?),
+            Key::RtmpsAddress => self.rtmps_address = Some(listen_address(text)?),
         }
         Ok(())
     }

@@ -74,6 +74,20 @@ pub struct Config {
     /// Default 0 (every message goes out at once). Larger values trade that
     /// much latency for fewer system calls per viewer.
     pub rtmp_write_coalesce: Duration,
+    /// Key `tls_certificate_file` (avrs extension): the X.509 certificate
+    /// chain, PEM, leaf first, that HTTPS, RTMPS and QUIC present. Not the
+    /// avrs member certificate (`certificate_file`). Default: none.
+    pub tls_certificate_file: Option<PathBuf>,
+    /// Key `tls_private_key_file` (avrs extension): the PEM private key of
+    /// `tls_certificate_file` (PKCS#8, PKCS#1 or SEC1), mode 0600. Not the
+    /// avrs signing key (`private_key_file`). Default: none.
+    pub tls_private_key_file: Option<PathBuf>,
+    /// Key `https_address` (avrs extension): the HTTPS listener. Default:
+    /// none; see [`Config::https_listen`].
+    pub https_address: Option<SocketAddr>,
+    /// Key `rtmps_address` (avrs extension): the RTMPS listener. Default:
+    /// none; see [`Config::rtmps_listen`].
+    pub rtmps_address: Option<SocketAddr>,
     /// Sections other layers read (`[auth]`, `[vod]`, `[policy.NAME]`, …),
     /// raw and in file order; see [`crate::is_extension_section`].
     pub extensions: Vec<ExtensionSection>,
@@ -81,11 +95,31 @@ pub struct Config {
 
 /// A section kept for another layer, with the file it came from so that
 /// layer's errors can name `file:line`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ExtensionSection {
     pub file: String,
     pub section: crate::ini::Section,
 }
+
+/// Equal when they say the same: file, name, and keys with values in
+/// order. Line numbers are where the text stood, not what it means, so a
+/// config written back by [`Config::to_ini`] equals the one it came from.
+impl PartialEq for ExtensionSection {
+    fn eq(&self, other: &Self) -> bool {
+        let pairs = |s: &Self| {
+            s.section
+                .entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect::<Vec<_>>()
+        };
+        self.file == other.file
+            && self.section.name == other.section.name
+            && pairs(self) == pairs(other)
+    }
+}
+
+impl Eq for ExtensionSection {}
 
 impl Config {
     /// The extension section called `name`, if the file has it.
@@ -104,6 +138,13 @@ impl Config {
             .filter(move |e| e.section.name.starts_with(prefix))
     }
 }
+
+/// The HTTPS port used when TLS files are configured without an
+/// `https_address`.
+pub const DEFAULT_HTTPS_PORT: u16 = 8443;
+/// The RTMPS port used when TLS files are configured without an
+/// `rtmps_address` (1936 is what RTMPS gateways commonly use next to 1935).
+pub const DEFAULT_RTMPS_PORT: u16 = 1936;
 
 /// The default cluster name of an embedded single-node cluster.
 pub const DEFAULT_CLUSTER_NAME: &str = "local";
@@ -138,6 +179,10 @@ impl Default for Config {
             http_address: any_ip(8080),
             quic_address: any_ip(4433),
             rtmp_write_coalesce: Duration::ZERO,
+            tls_certificate_file: None,
+            tls_private_key_file: None,
+            https_address: None,
+            rtmps_address: None,
             extensions: Vec::new(),
         }
     }
@@ -168,6 +213,26 @@ impl Config {
         let mut config = Self::default();
         config.apply_document(&document, name, base)?;
         Ok(config)
+    }
+
+    /// Whether X.509 TLS material is configured (either file: a half
+    /// configuration is reported by whoever loads it).
+    pub fn tls_configured(&self) -> bool {
+        self.tls_certificate_file.is_some() || self.tls_private_key_file.is_some()
+    }
+
+    /// Where HTTPS listens: `https_address`, else `0.0.0.0:8443` when TLS
+    /// files are configured, else nowhere (HTTPS off).
+    pub fn https_listen(&self) -> Option<SocketAddr> {
+        self.https_address
+            .or_else(|| self.tls_configured().then(|| any_ip(DEFAULT_HTTPS_PORT)))
+    }
+
+    /// Where RTMPS listens: `rtmps_address`, else `0.0.0.0:1936` when TLS
+    /// files are configured, else nowhere (RTMPS off).
+    pub fn rtmps_listen(&self) -> Option<SocketAddr> {
+        self.rtmps_address
+            .or_else(|| self.tls_configured().then(|| any_ip(DEFAULT_RTMPS_PORT)))
     }
 
     /// The number of worker threads to start: `thread_pool_size`, or `cpus`

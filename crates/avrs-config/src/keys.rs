@@ -25,12 +25,16 @@ pub enum Key {
     HttpAddress,
     QuicAddress,
     RtmpWriteCoalesce,
+    TlsCertificateFile,
+    TlsPrivateKeyFile,
+    HttpsAddress,
+    RtmpsAddress,
 }
 
 impl Key {
     /// Every key, in the order of the original config, then the avrs
     /// extensions. [`crate::Config::to_ini`] writes them in this order.
-    pub const ALL: [Key; 21] = [
+    pub const ALL: [Key; 25] = [
         Key::Role,
         Key::ClusterId,
         Key::HostAddress,
@@ -52,6 +56,10 @@ impl Key {
         Key::HttpAddress,
         Key::QuicAddress,
         Key::RtmpWriteCoalesce,
+        Key::TlsCertificateFile,
+        Key::TlsPrivateKeyFile,
+        Key::HttpsAddress,
+        Key::RtmpsAddress,
     ];
 
     /// The name in the INI file.
@@ -78,6 +86,10 @@ impl Key {
             Key::HttpAddress => "http_address",
             Key::QuicAddress => "quic_address",
             Key::RtmpWriteCoalesce => "rtmp_write_coalesce",
+            Key::TlsCertificateFile => "tls_certificate_file",
+            Key::TlsPrivateKeyFile => "tls_private_key_file",
+            Key::HttpsAddress => "https_address",
+            Key::RtmpsAddress => "rtmps_address",
         }
     }
 
@@ -106,6 +118,10 @@ impl Key {
             Key::HttpAddress => "--http",
             Key::QuicAddress => "--quic",
             Key::RtmpWriteCoalesce => "--rtmp-write-coalesce",
+            Key::TlsCertificateFile => "--tls-cert",
+            Key::TlsPrivateKeyFile => "--tls-key",
+            Key::HttpsAddress => "--https",
+            Key::RtmpsAddress => "--rtmps",
         }
     }
 

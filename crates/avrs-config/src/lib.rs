@@ -40,7 +40,9 @@ mod value;
 mod tests;
 
 pub use apply::{EXTENSION_PREFIXES, RESERVED_SECTIONS, SECTION, is_extension_section};
-pub use config::{Config, DEFAULT_CLUSTER_NAME, ExtensionSection};
+pub use config::{
+    Config, DEFAULT_CLUSTER_NAME, DEFAULT_HTTPS_PORT, DEFAULT_RTMPS_PORT, ExtensionSection,
+};
 pub use error::{ConfigError, Origin};
 pub use keys::Key;
 pub use overrides::ConfigOverrides;

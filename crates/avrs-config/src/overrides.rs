@@ -34,11 +34,15 @@ pub struct ConfigOverrides {
     pub http_address: Option<String>,
     pub quic_address: Option<String>,
     pub rtmp_write_coalesce: Option<String>,
+    pub tls_certificate_file: Option<String>,
+    pub tls_private_key_file: Option<String>,
+    pub https_address: Option<String>,
+    pub rtmps_address: Option<String>,
 }
 
 impl ConfigOverrides {
     /// The text overrides paired with their keys.
-    fn texts(&self) -> [(Key, Option<&str>); 20] {
+    fn texts(&self) -> [(Key, Option<&str>); 24] {
         [
             (Key::Role, self.role.as_deref()),
             (Key::ClusterId, self.cluster_id.as_deref()),
@@ -60,6 +64,13 @@ impl ConfigOverrides {
             (Key::HttpAddress, self.http_address.as_deref()),
             (Key::QuicAddress, self.quic_address.as_deref()),
             (Key::RtmpWriteCoalesce, self.rtmp_write_coalesce.as_deref()),
+            (
+                Key::TlsCertificateFile,
+                self.tls_certificate_file.as_deref(),
+            ),
+            (Key::TlsPrivateKeyFile, self.tls_private_key_file.as_deref()),
+            (Key::HttpsAddress, self.https_address.as_deref()),
+            (Key::RtmpsAddress, self.rtmps_address.as_deref()),
         ]
     }
 }

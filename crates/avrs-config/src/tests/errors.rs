@@ -42,7 +42,7 @@ fn an_unknown_key_gets_a_suggestion_when_one_is_close() {
         ),
         "{message}"
     );
-    assert!(message.ends_with("rtmp_write_coalesce"), "{message}");
+    assert!(message.ends_with("rtmps_address"), "{message}");
 }
 
 #[test]

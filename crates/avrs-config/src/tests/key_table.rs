@@ -131,6 +131,19 @@ const ACCEPTED: &[(&str, Check)] = &[
     ("rtmp_write_coalesce = 0", |c| {
         c.rtmp_write_coalesce == Duration::ZERO
     }),
+    (
+        "tls_certificate_file = /etc/letsencrypt/live/x/fullchain.pem",
+        |c| c.tls_certificate_file == Some(PathBuf::from("/etc/letsencrypt/live/x/fullchain.pem")),
+    ),
+    ("tls_private_key_file = tls.key", |c| {
+        c.tls_private_key_file == Some(PathBuf::from("tls.key"))
+    }),
+    ("https_address = 0.0.0.0:443", |c| {
+        c.https_address == Some(addr("0.0.0.0:443"))
+    }),
+    ("rtmps_address = [::]:1936", |c| {
+        c.rtmps_address == Some(addr("[::]:1936"))
+    }),
 ];
 
 #[test]
@@ -287,6 +300,14 @@ const REJECTED: &[(&str, &str, &str)] = &[
         "rtmp_write_coalesce = soon",
         "a duration from 0ms to 1s",
         "soon",
+    ),
+    ("tls_certificate_file =", "a file path", ""),
+    ("tls_private_key_file = a\"b", "a file path", "a\"b"),
+    ("https_address = 443", "an IP address and port", "443"),
+    (
+        "rtmps_address = example.com:1936",
+        "an IP address and port",
+        "example.com:1936",
     ),
 ];
 
