@@ -306,11 +306,10 @@ async fn garbage_is_refused_and_a_watched_stream_keeps_playing() {
 
     // An unsigned OPEN.
     let mut raw = Raw::connect(&node).await;
-    let unsigned = avrs_proto::avrs::quic::BoundOpen {
-        binding: client::binding(&raw.conn).unwrap(),
-    }
-    .to_packet()
-    .finish();
+    let unsigned = avrs_proto::avrs::quic::BoundOpen::new(client::binding(&raw.conn).unwrap())
+        .to_packet()
+        .unwrap()
+        .finish();
     raw.control
         .write(SubType::Session, &unsigned)
         .await
@@ -321,7 +320,7 @@ async fn garbage_is_refused_and_a_watched_stream_keeps_playing() {
     // A valid OPEN replayed on another connection.
     let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
     let mut first = Raw::connect(&node).await;
-    let open = client::open_request(&key, client::binding(&first.conn).unwrap()).unwrap();
+    let open = client::open_request(&key, client::binding(&first.conn).unwrap(), None).unwrap();
     first.control.write(SubType::Session, &open).await.unwrap();
     assert_eq!(
         first.reply().await.code,
@@ -355,7 +354,8 @@ async fn garbage_is_refused_and_a_watched_stream_keeps_playing() {
         .unwrap()
         .finish();
     first.control.write(SubType::Session, &add).await.unwrap();
-    // CONTENT_UPDATE, then SUCCESS with the next content id.
+    // CONTENT_UPDATE, then SUCCESS with the lowest free content id (the
+    // failed CONTENT_ADD held none).
     let info = bounded("info", Duration::from_secs(5), first.replies.recv())
         .await
         .unwrap()
@@ -363,7 +363,7 @@ async fn garbage_is_refused_and_a_watched_stream_keeps_playing() {
     assert_eq!(info.subtype, SubType::Session);
     assert_eq!(
         first.reply().await,
-        RetCodePacket::with_text(RetCode::Success, "2")
+        RetCodePacket::with_text(RetCode::Success, "1")
     );
 
     // Through all of it, the watched stream played on, complete.

@@ -185,8 +185,7 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
         (status, body.to_owned())
     };
     assert_eq!(status, 401, "{body}");
-    // Native viewers carry no token yet: with `play = token` they are
-    // refused, never let in past the policy.
+    // A native viewer without a token is refused by `play = token`.
     let out = dir.path().join("native.flv");
     let native = Command::new(env!("CARGO_BIN_EXE_avrs"))
         .arg("play")
@@ -217,6 +216,25 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
     assert!(
         head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
         "{head}"
+    );
+
+    // A native viewer with the viewer token (in its signed OPEN) plays.
+    let native_out = dir.path().join("native-token.flv");
+    let mut native = Command::new(env!("CARGO_BIN_EXE_avrs"))
+        .arg("play")
+        .arg(format!("avrs://{}/live/cam", server.quic))
+        .arg("--out")
+        .arg(&native_out)
+        .args(["--token", &viewer])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run avrs play --token");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            std::fs::metadata(&native_out).is_ok_and(|m| m.len() > 4096)
+        }),
+        "native play with a viewer token wrote nothing"
     );
 
     // 4. Revoke the viewer's token through the admin API: host token + TOTP.
@@ -256,6 +274,23 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
     assert!(
         cut_off <= Duration::from_millis(1500),
         "cut off after {cut_off:?}"
+    );
+    // The native viewer is cut off too: its session closes with the code.
+    let status =
+        wait_with_deadline(&mut native, Duration::from_secs(10)).expect("native viewer cut off");
+    let native_cut = revoked_at.elapsed();
+    let mut stderr = String::new();
+    native
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("MEMBER_SECURITY_ISSUE"), "{stderr}");
+    assert!(
+        native_cut <= Duration::from_millis(2500),
+        "native viewer cut off after {native_cut:?}"
     );
     let again = http_get(server.http, &format!("/live/cam.flv?token={viewer}"));
     let (status, body) = status_and_body(&again);

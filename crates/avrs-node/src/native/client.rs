@@ -5,19 +5,18 @@
 use super::groups::{Assembled, Assembler, AssemblerStats};
 use super::media::{media_frame, track_configs};
 use super::session::{ClientEvent, ClientSession};
-use super::tls;
 use super::verify::{CheckStats, ContentCheck};
 use super::wire::{ControlWriter, Message, ReadError, read_message, spawn_control_reader};
 use anyhow::{Context as _, bail};
 pub use avrs_core::live::TrackConfigs;
-use avrs_crypto::{Algorithm, SigningKey, sign_packet};
+use avrs_crypto::{Algorithm, SigningKey};
 use avrs_media::MediaFrame;
 use avrs_proto::Hash32;
 use avrs_proto::avrs::quic::{
-    self, ALPN, BINDING_SIZE, BoundOpen, CloseCode, ContentInfo, ContentRequest, EXPORTER_LABEL,
-    FrameFlags, FrameHeader, SeqCounter, StreamKind,
+    self, ALPN, CloseCode, ContentControl, ContentInfo, ContentRequest, FrameFlags, FrameHeader,
+    Quality, SeqCounter, StreamKind,
 };
-use avrs_proto::avrs::{SESSION_SIGN_CODE, SessionType, SubType};
+use avrs_proto::avrs::{ContentState, SessionType, SubType};
 use bytes::Bytes;
 /// What [`endpoint`] makes and [`Session::connect_on`] takes.
 pub use quinn::Endpoint;
@@ -55,6 +54,8 @@ pub struct ClientOptions {
     /// Check every frame's signature (players do; a load generator that
     /// stands in for many viewers on one machine may not).
     pub verify_signatures: bool,
+    /// An access token sent in the OPEN (`[auth] play = token`).
+    pub token: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -66,99 +67,13 @@ impl Default for ClientOptions {
             receive_window: 4 * 1024 * 1024,
             trusted_signers: Vec::new(),
             verify_signatures: true,
+            token: None,
         }
     }
 }
 
-/// A client endpoint (one UDP socket) for `addr`'s address family, set up
-/// from `options`. One endpoint can carry many connections
-/// ([`Session::connect_on`]): a load tool shares one among many viewers.
-pub fn endpoint(addr: SocketAddr, options: &ClientOptions) -> anyhow::Result<quinn::Endpoint> {
-    let local: SocketAddr = if addr.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let mut endpoint = quinn::Endpoint::client(local).context("open a UDP socket")?;
-    endpoint.set_default_client_config(tls::client_config(&options.alpn, options.receive_window)?);
-    Ok(endpoint)
-}
-
-/// Like [`endpoint`], with the UDP socket's receive buffer asked to be
-/// `bytes`: a socket shared by many connections must hold their bursts
-/// while the reader is busy. The kernel caps the size
-/// (`net.core.rmem_max`); the size granted is returned.
-pub fn endpoint_with_receive_buffer(
-    addr: SocketAddr,
-    options: &ClientOptions,
-    bytes: usize,
-) -> anyhow::Result<(quinn::Endpoint, usize)> {
-    let local: SocketAddr = if addr.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let socket = std::net::UdpSocket::bind(local).context("open a UDP socket")?;
-    let state =
-        quinn::udp::UdpSocketState::new((&socket).into()).context("set up the UDP socket")?;
-    state
-        .set_recv_buffer_size((&socket).into(), bytes)
-        .context("set the UDP receive buffer")?;
-    let granted = state.recv_buffer_size((&socket).into()).unwrap_or(0);
-    let runtime = quinn::default_runtime().context("no async runtime")?;
-    let mut endpoint =
-        quinn::Endpoint::new(quinn::EndpointConfig::default(), None, socket, runtime)
-            .context("open a QUIC endpoint")?;
-    endpoint.set_default_client_config(tls::client_config(&options.alpn, options.receive_window)?);
-    Ok((endpoint, granted))
-}
-
-/// A QUIC connection to `addr`, nothing more.
-pub async fn dial(
-    addr: SocketAddr,
-    options: &ClientOptions,
-) -> anyhow::Result<(quinn::Endpoint, quinn::Connection)> {
-    let endpoint = endpoint(addr, options)?;
-    let conn = dial_on(&endpoint, addr, options).await?;
-    Ok((endpoint, conn))
-}
-
-/// A QUIC connection to `addr` from an existing endpoint (see [`endpoint`]).
-/// The endpoint's default client configuration is used; of `options`, only
-/// the connect timeout applies.
-pub async fn dial_on(
-    endpoint: &quinn::Endpoint,
-    addr: SocketAddr,
-    options: &ClientOptions,
-) -> anyhow::Result<quinn::Connection> {
-    let limit = options.connect_timeout;
-    let connecting = endpoint
-        .connect(addr, "avrs")
-        .with_context(|| format!("connect to {addr}"))?;
-    tokio::time::timeout(limit, connecting)
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "no answer from {addr} within {} s: is `avrs serve` listening for QUIC there?",
-                limit.as_secs_f32()
-            )
-        })?
-        .with_context(|| format!("connect to {addr}"))
-}
-
-/// The connection's binding value (the TLS exporter both ends compute).
-pub fn binding(conn: &quinn::Connection) -> anyhow::Result<[u8; BINDING_SIZE]> {
-    let mut out = [0u8; BINDING_SIZE];
-    conn.export_keying_material(&mut out, EXPORTER_LABEL, &[])
-        .map_err(|_| anyhow::anyhow!("the connection has no TLS exporter"))?;
-    Ok(out)
-}
-
-/// A signed OPEN bound to `binding`.
-pub fn open_request(key: &SigningKey, binding: [u8; BINDING_SIZE]) -> anyhow::Result<Vec<u8>> {
-    let unsigned = BoundOpen { binding }.to_packet().finish();
-    Ok(sign_packet(&unsigned, SESSION_SIGN_CODE, key)?)
-}
+mod connect;
+pub use connect::{binding, dial, dial_on, endpoint, endpoint_with_receive_buffer, open_request};
 
 /// An open session.
 #[derive(Debug)]
@@ -225,7 +140,7 @@ impl Session {
             trusted_signers: options.trusted_signers,
             verify_signatures: options.verify_signatures,
         };
-        let open = open_request(&key, binding(&conn)?)?;
+        let open = open_request(&key, binding(&conn)?, options.token.as_deref())?;
         session.send(SessionType::Open, &open).await?;
         Ok(session)
     }
@@ -296,8 +211,33 @@ impl Session {
     }
 
     /// Watches the live content `name` (`live/NAME`).
-    pub async fn watch(mut self, name: &str) -> anyhow::Result<Watch> {
-        let request = ContentRequest::watch(name).to_packet()?.finish();
+    pub async fn watch(self, name: &str) -> anyhow::Result<Watch> {
+        self.watch_request(ContentRequest::watch(name)).await
+    }
+
+    /// Watches the VoD `vod/ID` from `start` (90 kHz ticks), wishing for
+    /// `quality`.
+    pub async fn watch_vod(
+        self,
+        name: &str,
+        start: u64,
+        quality: Option<Quality>,
+    ) -> anyhow::Result<Watch> {
+        let request = ContentRequest {
+            start: Some(start),
+            quality,
+            ..ContentRequest::watch(name)
+        };
+        self.watch_request(request).await
+    }
+
+    /// Sends a CONTENT_ADD and waits for its reply.
+    pub async fn watch_request(mut self, request: ContentRequest) -> anyhow::Result<Watch> {
+        let name = match &request.target {
+            quic::ContentTarget::Name(name) => name.clone(),
+            quic::ContentTarget::Uuid { content, .. } => content.to_string(),
+        };
+        let request = request.to_packet()?.finish();
         // Accept group streams from now on: the first may beat the reply.
         // Small: a reader that stops reading should soon stop the QUIC
         // window too, so the server sees it lag and drops old groups.
@@ -305,7 +245,7 @@ impl Session {
         let accept = tokio::spawn(accept_groups(self.conn.clone(), groups_tx));
         self.send(SessionType::ContentAdd, &request).await?;
         let mut info = None;
-        let content_id = loop {
+        let (content_id, rendition) = loop {
             let event = self.next_event().await?;
             if !self.opened {
                 if let Err(err) = self.expect_open(event) {
@@ -316,7 +256,10 @@ impl Session {
             }
             match event {
                 ClientEvent::Info(i) => info = Some(i),
-                ClientEvent::Watching { content_id } => break content_id,
+                ClientEvent::Watching {
+                    content_id,
+                    rendition,
+                } => break (content_id, rendition),
                 ClientEvent::Refused { reply, .. } => {
                     accept.abort();
                     bail!("cannot watch {name}: {} {}", reply.code, reply.text)
@@ -332,6 +275,7 @@ impl Session {
             check,
             session: self,
             content_id,
+            rendition,
             info,
             groups,
             accept,
@@ -390,6 +334,8 @@ enum StreamEvent {
 pub struct Watch {
     session: Session,
     content_id: u32,
+    /// The rendition a VoD is served in.
+    pub rendition: Option<u32>,
     /// What the server said about the content when it was added.
     pub info: Option<ContentInfo>,
     groups: mpsc::Receiver<StreamEvent>,
@@ -407,6 +353,22 @@ pub struct Watch {
 impl Watch {
     pub fn content_id(&self) -> u32 {
         self.content_id
+    }
+
+    /// Pauses, resumes or seeks this (VoD) content: a CONTENT_UPDATE. Its
+    /// reply is read by [`Self::next_frame`] (a refusal is an error there).
+    pub async fn control(
+        &mut self,
+        state: Option<ContentState>,
+        seek: Option<u64>,
+    ) -> anyhow::Result<()> {
+        let control = ContentControl {
+            content_id: self.content_id,
+            state,
+            seek,
+        };
+        let packet = control.to_packet()?.finish();
+        self.session.send(SessionType::ContentUpdate, &packet).await
     }
 
     pub fn stats(&self) -> AssemblerStats {

@@ -87,28 +87,50 @@ pub fn track_configs(info: &ContentInfo) -> anyhow::Result<TrackConfigs> {
 
 /// The frame header of `frame` (SIGNED is added where the signature is).
 pub fn frame_header(frame: &LiveFrame) -> FrameHeader {
+    header_of(&frame.media, frame.discontinuity)
+}
+
+/// The frame header of a frame in the media model.
+pub fn header_of(media: &MediaFrame, discontinuity: bool) -> FrameHeader {
     let mut flags = FrameFlags::empty();
-    flags.set(FrameFlags::KEYFRAME, frame.media.keyframe);
-    flags.set(FrameFlags::DISCONTINUITY, frame.discontinuity);
+    flags.set(FrameFlags::KEYFRAME, media.keyframe);
+    flags.set(FrameFlags::DISCONTINUITY, discontinuity);
     FrameHeader {
         flags,
-        dts: frame.media.dts,
-        pts: frame.media.pts,
+        dts: media.dts,
+        pts: media.pts,
     }
 }
 
 /// The message prefix of `frame` for `content_id`, with its signature when
 /// `signature` is not empty (the frame bytes follow).
 pub fn frame_prefix(frame: &LiveFrame, content_id: u32, signature: &[u8]) -> Bytes {
-    let content = ContentHeader::new(flow_of(frame.media.track), content_id);
-    let header = frame_header(frame);
-    let len = frame.media.data.len();
+    prefix_of(
+        frame.seq,
+        &frame.media,
+        frame.discontinuity,
+        content_id,
+        signature,
+    )
+}
+
+/// [`frame_prefix`] of a frame in the media model at position `seq`.
+pub fn prefix_of(
+    seq: u64,
+    media: &MediaFrame,
+    discontinuity: bool,
+    content_id: u32,
+    signature: &[u8],
+) -> Bytes {
+    let content = ContentHeader::new(flow_of(media.track), content_id);
+    let header = header_of(media, discontinuity);
+    let len = media.data.len();
     if !signature.is_empty()
-        && let Ok(prefix) = quic::signed_frame_prefix(frame.seq, content, header, signature, len)
+        && let Ok(prefix) = quic::signed_frame_prefix(seq, content, header, signature, len)
     {
         return Bytes::from(prefix);
     }
-    Bytes::copy_from_slice(&quic::frame_prefix(frame.seq, content, header, len))
+    Bytes::copy_from_slice(&quic::frame_prefix(seq, content, header, len))
 }
 
 /// The whole frame message for `content_id`: made once per frame and shared

@@ -18,14 +18,17 @@
 //! byte layouts and codes.
 
 pub mod client;
+mod group_writer;
 pub mod groups;
 pub mod media;
 mod server;
 pub mod session;
 pub mod signing;
+mod slots;
 pub mod tls;
 pub mod verify;
 mod viewer;
+pub mod vod;
 pub mod wire;
 
 use crate::context::NodeContext;
@@ -43,7 +46,7 @@ pub async fn bind(
     max_connections: usize,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let config = tls::server_config()?;
+    let config = tls::server_config(context.tls.get().map(|t| &**t))?;
     let endpoint = server_endpoint(config, address)
         .map_err(|e| anyhow::anyhow!("cannot listen for QUIC on {address}: {e}"))?;
     let bound = endpoint.local_addr()?;

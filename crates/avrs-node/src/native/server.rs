@@ -3,14 +3,18 @@
 
 use super::session::{ServerSession, Step, content_added, content_not_found, ended_notice};
 use super::signing::ContentSigner;
+use super::slots::SlotTask;
 use super::viewer::Viewer;
+use super::vod::{Command, VodPlayer};
 use super::wire::{ControlWriter, ReadError, spawn_control_reader};
+use crate::auth::{self, LiveGrant};
 use crate::context::NodeContext;
 use avrs_core::live::LiveContent;
 use avrs_proto::avrs::quic::{
-    ALPN, BINDING_SIZE, CloseCode, ContentTarget, EXPORTER_LABEL, SeqCounter,
+    ALPN, BINDING_SIZE, CloseCode, ContentControl, ContentRequest, ContentTarget, EXPORTER_LABEL,
+    SeqCounter,
 };
-use avrs_proto::avrs::{RetCodePacket, SubType};
+use avrs_proto::avrs::{ContentFlags, ContentState, RetCode, RetCodePacket, SessionType, SubType};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
@@ -74,6 +78,7 @@ pub async fn serve_connection(
         control: ControlWriter::new(send),
         session: ServerSession::new(binding),
         viewers: HashMap::new(),
+        grant: None,
     };
     // Counted while served; every return above is before the session.
     let context = connection.context.clone();
@@ -117,7 +122,10 @@ struct Connection {
     remote: SocketAddr,
     control: ControlWriter,
     session: ServerSession,
-    viewers: HashMap<u32, Viewer>,
+    viewers: HashMap<u32, SlotTask>,
+    /// The session token's grant, rechecked every `heartbeat_interval` and
+    /// on revocation; when it ends, so does the session.
+    grant: Option<LiveGrant>,
 }
 
 impl Connection {
@@ -162,6 +170,7 @@ impl Connection {
                     }
                 },
                 Some(content_id) = ended.recv() => self.content_ended(content_id).await,
+                why = auth::ended(&mut self.grant) => self.revoked(why).await,
                 _ = self.conn.closed() => ControlFlow::Break(()),
             };
             if flow.is_break() {
@@ -174,7 +183,7 @@ impl Connection {
         match step {
             Step::Ignore => ControlFlow::Continue(()),
             Step::Reply(reply) => self.reply(&reply).await,
-            Step::Opened { id, reply } => {
+            Step::Opened { id, reply, .. } => {
                 tracing::debug!(remote = %self.remote, session = %&id.to_hex()[..16], "native: session open");
                 self.reply(&reply).await
             }
@@ -187,7 +196,15 @@ impl Connection {
                 );
                 self.last_reply(&reply, code).await
             }
-            Step::Watch { content_id, target } => self.watch(content_id, target, ended).await,
+            Step::Watch {
+                content_id,
+                request,
+            } => self.watch(content_id, request, ended).await,
+            Step::Control { control } => self.control(control).await,
+            Step::Cluster { kind } => {
+                let reply = self.cluster_reply(kind);
+                self.reply(&reply).await
+            }
             Step::Unwatch { content_id, reply } => {
                 if let Some(viewer) = self.viewers.remove(&content_id) {
                     viewer.stop();
@@ -201,31 +218,47 @@ impl Connection {
     async fn watch(
         &mut self,
         content_id: u32,
-        target: ContentTarget,
+        request: ContentRequest,
         ended: &mpsc::UnboundedSender<u32>,
     ) -> ControlFlow<()> {
-        // Native sessions carry no access token yet: where watching needs
-        // one (`[auth] play = token`), they are refused rather than let in.
-        let credential = avrs_auth::Credential::None;
-        let now = avrs_auth::unix_now();
-        let name = match &target {
+        let name = match &request.target {
             ContentTarget::Name(name) => name.clone(),
             ContentTarget::Uuid { .. } => String::new(),
         };
-        if let Err(why) =
-            self.context
-                .authorizer
-                .authorize_play(self.remote.ip(), &name, credential, now)
-        {
+        if request.flags.contains(ContentFlags::STREAMING_IN) {
             self.session.watch_failed(content_id);
-            tracing::info!(remote = %self.remote, %why, "native: watch refused");
-            let reply = RetCodePacket::with_text(why.retcode(), why.retcode().name());
+            let reply = self.upload_reply(&name);
             return self.reply(&reply).await;
         }
-        let Some(content) = resolve(&self.context, &target) else {
+        let now = avrs_auth::unix_now();
+        let credential = match self.session.token() {
+            Some(token) => avrs_auth::Credential::Token(token),
+            None => avrs_auth::Credential::None,
+        };
+        let grant =
+            match self
+                .context
+                .authorizer
+                .authorize_play(self.remote.ip(), &name, credential, now)
+            {
+                Ok(grant) => grant,
+                Err(why) => {
+                    self.session.watch_failed(content_id);
+                    tracing::info!(remote = %self.remote, %why, "native: watch refused");
+                    let reply = RetCodePacket::with_text(why.retcode(), why.retcode().name());
+                    return self.reply(&reply).await;
+                }
+            };
+        if self.grant.is_none() && grant.via == avrs_auth::Via::Token {
+            self.grant = Some(LiveGrant::new(self.context.clone(), grant));
+        }
+        if let Some(id) = name.strip_prefix("vod/") {
+            return self.watch_vod(content_id, &request, id, ended).await;
+        }
+        let Some(content) = resolve(&self.context, &request.target) else {
             self.session.watch_failed(content_id);
-            tracing::info!(remote = %self.remote, ?target, "native: content not found");
-            return self.reply(&content_not_found(&target)).await;
+            tracing::info!(remote = %self.remote, target = ?request.target, "native: content not found");
+            return self.reply(&content_not_found(&request.target)).await;
         };
         let signer = ContentSigner::new(self.context.content_key.clone(), content.id());
         let info =
@@ -242,8 +275,146 @@ impl Connection {
             signer,
             ended.clone(),
         );
-        self.viewers.insert(content_id, viewer);
+        self.viewers.insert(content_id, SlotTask::Live(viewer));
         self.reply(&content_added(content_id)).await
+    }
+
+    /// CONTENT_ADD of `vod/ID`: streams the stored content from the group of
+    /// pictures containing the start position.
+    async fn watch_vod(
+        &mut self,
+        content_id: u32,
+        request: &ContentRequest,
+        id: &str,
+        ended: &mpsc::UnboundedSender<u32>,
+    ) -> ControlFlow<()> {
+        let library = self.context.vod.get().map(|vod| vod.library.clone());
+        let found = library.and_then(|library| {
+            let id = avrs_vod::VodId::parse(id).ok()?;
+            library.get(id).ok()?;
+            Some((library, id))
+        });
+        let Some((library, id)) = found else {
+            self.session.watch_failed(content_id);
+            return self.reply(&content_not_found(&request.target)).await;
+        };
+        // One rendition exists: every wish is answered with it.
+        let rendition = 0;
+        let signer = ContentSigner::new(self.context.content_key.clone(), id.guuid());
+        let info = super::media::content_info(
+            content_id,
+            &avrs_core::live::TrackConfigs::default(),
+            Some(signer.origin()),
+        );
+        let info = info.encode().expect("an empty configuration encodes");
+        if self.control.write(SubType::Session, &info).await.is_err() {
+            return ControlFlow::Break(());
+        }
+        let slot = super::group_writer::Slot {
+            content_id,
+            signer: Arc::new(signer),
+        };
+        let start = request.start.unwrap_or(0);
+        tracing::debug!(remote = %self.remote, %id, start, content_id, "native: VoD viewer joined");
+        let player = VodPlayer::spawn(self.conn.clone(), library, id, start, slot, ended.clone());
+        self.viewers.insert(content_id, SlotTask::Vod(player));
+        let reply = RetCodePacket::with_text(
+            RetCode::Success,
+            format!("{content_id} rendition={rendition}"),
+        );
+        self.reply(&reply).await
+    }
+
+    /// Pause, resume or seek a VoD slot.
+    async fn control(&mut self, control: ContentControl) -> ControlFlow<()> {
+        let reply = match self.viewers.get(&control.content_id) {
+            Some(SlotTask::Vod(player)) => {
+                let mut delivered = true;
+                if let Some(position) = control.seek {
+                    delivered &= player.command(Command::Seek(position));
+                }
+                match control.state {
+                    Some(ContentState::Paused) => delivered &= player.command(Command::Pause),
+                    Some(ContentState::Playing) => delivered &= player.command(Command::Resume),
+                    _ => {}
+                }
+                match delivered {
+                    true => RetCodePacket::new(RetCode::Success),
+                    false => RetCodePacket::with_text(RetCode::ContentUnavailable, "CONTENT_ENDED"),
+                }
+            }
+            Some(SlotTask::Live(_)) => RetCodePacket::with_text(
+                RetCode::ContentUnavailable,
+                "LIVE_CONTENT_NOT_CONTROLLABLE",
+            ),
+            None => RetCodePacket::new(RetCode::SessionContentIdWrong),
+        };
+        self.reply(&reply).await
+    }
+
+    /// STREAMING_IN: refused; the code says whether the grant would allow
+    /// publishing (native publish is not served yet).
+    fn upload_reply(&self, name: &str) -> RetCodePacket {
+        let allowed = self.session.token().is_some_and(|token| {
+            self.context
+                .authorizer
+                .check_token(
+                    token,
+                    avrs_auth::Operation::SessionContentAddIn,
+                    name,
+                    self.remote.ip(),
+                    avrs_auth::unix_now(),
+                )
+                .is_ok()
+        });
+        match allowed {
+            true => {
+                RetCodePacket::with_text(RetCode::ContentUnavailable, "STREAMING_IN_NOT_SUPPORTED")
+            }
+            false => {
+                RetCodePacket::with_text(RetCode::MemberSecurityIssue, "STREAMING_IN_NOT_ALLOWED")
+            }
+        }
+    }
+
+    /// CLUSTER_ADD / DEL / UPDATE: the RBAC table of the session's role (the
+    /// token's, else client); allowed ones find no cluster on a single node.
+    fn cluster_reply(&self, kind: SessionType) -> RetCodePacket {
+        use avrs_auth::Operation;
+        let op = match kind {
+            SessionType::ClusterAdd => Operation::SessionClusterAdd,
+            SessionType::ClusterDel => Operation::SessionClusterDel,
+            _ => Operation::SessionClusterUpdate,
+        };
+        let now = avrs_auth::unix_now();
+        let role = self
+            .session
+            .token()
+            .and_then(|token| self.context.authorizer.token_keys().verify(token, now).ok())
+            .map(|claims| claims.role);
+        let allowed = match role {
+            Some(role) => role.allows(op),
+            None => avrs_auth::allowed(avrs_proto::avrs::Roles::CLIENT, op),
+        };
+        match allowed {
+            true => RetCodePacket::with_text(RetCode::ClusterNotFound, "SINGLE_NODE_NO_CLUSTERS"),
+            false => RetCodePacket::with_text(RetCode::MemberSecurityIssue, "ROLE_NOT_ALLOWED"),
+        }
+    }
+
+    /// The session's grant ended: every slot stops (its group streams
+    /// reset) and the connection closes with ACCESS_REVOKED, the reason
+    /// starting with the return code name, so the client fails rather than
+    /// taking it for the content's end.
+    async fn revoked(&mut self, why: avrs_auth::AuthError) -> ControlFlow<()> {
+        tracing::info!(remote = %self.remote, %why, "native: session grant ended");
+        for (content_id, slot) in self.viewers.drain() {
+            slot.stop();
+            self.session.content_ended(content_id);
+        }
+        let reason = format!("{} {why}", why.retcode().name());
+        close(&self.conn, CloseCode::AccessRevoked, &reason);
+        ControlFlow::Break(())
     }
 
     async fn content_ended(&mut self, content_id: u32) -> ControlFlow<()> {

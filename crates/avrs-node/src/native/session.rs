@@ -1,20 +1,25 @@
 //! The session state machines of the control stream, both sides, sans-IO:
 //! they take the data of one control message and say what to do.
 //!
-//! Server: `AwaitOpen` → (signed, connection-bound OPEN) → `Open` →
-//! CONTENT_ADD / CONTENT_REMOVE any number of times → CLOSE. Anything wrong
-//! before the session is open refuses the connection; after, a bad request
-//! gets its return code and the session goes on.
+//! Server: `AwaitOpen` → (signed, connection-bound OPEN, maybe with an
+//! access token and a resume wish) → `Open` → UPDATE, CONTENT_ADD,
+//! CONTENT_REMOVE, CONTENT_UPDATE (VoD control), CLUSTER_* any number of
+//! times → CLOSE. Anything wrong before the session is open refuses the
+//! connection; after, a bad request gets its return code and the session
+//! goes on. The client side is in `client_side`.
 
 use avrs_crypto::verify_packet;
-use avrs_proto::avrs::quic::{BoundOpen, CloseCode, ContentInfo, ContentRequest, ContentTarget};
+use avrs_proto::avrs::quic::{BoundOpen, CloseCode, ContentControl, ContentRequest, ContentTarget};
 use avrs_proto::avrs::session::ContentRemove;
 use avrs_proto::avrs::{
-    ContentFlags, ControlPacket, Request, RetCode, RetCodePacket, SESSION_SIGN_CODE, SessionType,
-    SubType, retcode_for,
+    ControlPacket, Request, RetCode, RetCodePacket, SESSION_SIGN_CODE, SessionType, SubType,
+    retcode_for,
 };
 use avrs_proto::{Hash32, ProtoError};
 use std::collections::BTreeSet;
+
+/// Most content slots one session may hold at once.
+pub const MAX_SLOTS: usize = 64;
 
 /// Text tag of the reply to an OPEN signed for another connection.
 pub const BINDING_MISMATCH: &str = "SESSION_BINDING_MISMATCH";
@@ -29,14 +34,24 @@ pub enum Step {
         reply: RetCodePacket,
         close: CloseCode,
     },
-    /// The session is open under `id`; send the reply.
-    Opened { id: Hash32, reply: RetCodePacket },
-    /// Resolve `target` and stream it under `content_id` (then reply with
-    /// [`content_added`] or [`content_not_found`]).
+    /// The session is open under `id`; send the reply. `resume`: the client
+    /// asks for the slots this key had (the driver knows whether any are kept).
+    Opened {
+        id: Hash32,
+        reply: RetCodePacket,
+        resume: bool,
+    },
+    /// Resolve the request's target and stream it under `content_id` (then
+    /// reply with [`content_added`] or [`content_not_found`]); STREAMING_IN
+    /// requests come here too, for the driver to check the grant.
     Watch {
         content_id: u32,
-        target: ContentTarget,
+        request: ContentRequest,
     },
+    /// Pause, resume or seek the slot (a VoD); the driver replies.
+    Control { control: ContentControl },
+    /// A CLUSTER_ADD / DEL / UPDATE: the driver answers from the RBAC table.
+    Cluster { kind: SessionType },
     /// Stop streaming `content_id`; send the reply.
     Unwatch {
         content_id: u32,
@@ -60,10 +75,14 @@ pub struct ServerSession {
     /// The connection's TLS exporter value an OPEN must carry.
     binding: [u8; 32],
     state: State,
-    /// Ids are never reused within a session, so a late packet of a removed
-    /// content can never be taken for another one.
-    next_content_id: u32,
+    /// Slot ids in use. A removed slot's id is free again only once the
+    /// removal is confirmed (the `'r'` to the client's CONTENT_REMOVE, or
+    /// the server's CONTENT_REMOVE notice), both sent after every group
+    /// stream of the slot was reset or delivered; the lowest free id is
+    /// handed out, so nearly every session streams under id 1.
     watching: BTreeSet<u32>,
+    /// The OPEN's access token, for every CONTENT_ADD.
+    token: Option<String>,
 }
 
 impl ServerSession {
@@ -71,9 +90,24 @@ impl ServerSession {
         Self {
             binding,
             state: State::AwaitOpen,
-            next_content_id: avrs_proto::avrs::quic::FIRST_CONTENT_ID,
             watching: BTreeSet::new(),
+            token: None,
         }
+    }
+
+    /// The access token the OPEN carried.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Slot ids in use.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.watching.iter().copied()
+    }
+
+    /// A resumed session takes back its slots under their old ids.
+    pub fn restore_slot(&mut self, content_id: u32) {
+        self.watching.insert(content_id);
     }
 
     /// The session id once open.
@@ -142,9 +176,11 @@ impl ServerSession {
             ));
         }
         self.state = State::Open { id: signer.id };
+        self.token = open.token;
         Step::Opened {
             id: signer.id,
             reply: RetCodePacket::new(RetCode::Success),
+            resume: open.resume,
         }
     }
 
@@ -175,33 +211,70 @@ impl ServerSession {
                 Ok(_) => Step::Reply(RetCodePacket::new(RetCode::SessionContentIdWrong)),
                 Err(err) => Step::Reply(reply_for(&err)),
             },
-            SessionType::Close => Step::Close {
-                reply: RetCodePacket::new(RetCode::Success),
+            SessionType::Close => match packet.unsigned_items() {
+                [] => Step::Close {
+                    reply: RetCodePacket::new(RetCode::Success),
+                },
+                _ => Step::Reply(RetCodePacket::with_text(
+                    RetCode::ArgIncorrect,
+                    "CLOSE takes no arguments",
+                )),
             },
-            _ => Step::Reply(RetCodePacket::new(RetCode::SessionWrongRequest)),
+            // A keepalive; any statistics it may carry later are optional.
+            SessionType::Update => match packet.unsigned_items() {
+                [] => Step::Reply(RetCodePacket::new(RetCode::Success)),
+                _ => Step::Reply(RetCodePacket::with_text(
+                    RetCode::ArgIncorrect,
+                    "UPDATE takes no arguments",
+                )),
+            },
+            SessionType::ContentUpdate => match ContentControl::from_packet(&packet) {
+                Ok(control) if self.watching.contains(&control.content_id) => {
+                    Step::Control { control }
+                }
+                Ok(_) => Step::Reply(RetCodePacket::new(RetCode::SessionContentIdWrong)),
+                Err(err) => Step::Reply(reply_for(&err)),
+            },
+            kind @ (SessionType::ClusterAdd
+            | SessionType::ClusterDel
+            | SessionType::ClusterUpdate) => Step::Cluster { kind },
         }
     }
 
     fn watch(&mut self, request: ContentRequest) -> Step {
-        if request.flags.contains(ContentFlags::STREAMING_IN) {
-            return Step::Reply(RetCodePacket::with_text(
-                RetCode::ContentUnavailable,
-                "STREAMING_IN_NOT_SUPPORTED",
-            ));
-        }
-        if !request.flags.contains(ContentFlags::STREAMING_OUT) {
+        if request.flags.is_empty() {
             return Step::Reply(RetCodePacket::with_text(
                 RetCode::ContentUnavailable,
                 "STREAMING_OUT_REQUIRED",
             ));
         }
-        let content_id = self.next_content_id;
-        self.next_content_id = self.next_content_id.wrapping_add(1).max(1);
+        let Some(content_id) = self.free_id() else {
+            return Step::Reply(RetCodePacket::with_text(
+                RetCode::ContentUnavailable,
+                "TOO_MANY_CONTENTS",
+            ));
+        };
         self.watching.insert(content_id);
         Step::Watch {
             content_id,
-            target: request.target,
+            request,
         }
+    }
+
+    /// The lowest id not in use (ids of removals not yet confirmed are
+    /// still in use).
+    fn free_id(&self) -> Option<u32> {
+        if self.watching.len() >= MAX_SLOTS {
+            return None;
+        }
+        let mut candidate = avrs_proto::avrs::quic::FIRST_CONTENT_ID;
+        for &used in &self.watching {
+            if used != candidate {
+                break;
+            }
+            candidate += 1;
+        }
+        Some(candidate)
     }
 }
 
@@ -231,90 +304,6 @@ pub fn content_not_found(target: &ContentTarget) -> RetCodePacket {
     RetCodePacket::with_text(RetCode::ContentNotFound, what)
 }
 
-/// What the client learns from one control message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientEvent {
-    /// OPEN accepted.
-    Opened,
-    /// CONTENT_ADD accepted: frames come under `content_id`.
-    Watching { content_id: u32 },
-    /// The server describes a content (before the reply to CONTENT_ADD).
-    Info(ContentInfo),
-    /// The content ended; every group stream of it has been delivered.
-    Ended { content_id: u32 },
-    /// A request was refused.
-    Refused {
-        request: &'static str,
-        reply: RetCodePacket,
-    },
-    /// Nothing for the caller (a reply to a request it did not wait for).
-    Nothing,
-}
-
-/// The client side: which reply answers which request. Requests are
-/// answered in order, so the client keeps the queue of names.
-#[derive(Debug, Default)]
-pub struct ClientSession {
-    pending: std::collections::VecDeque<SessionType>,
-}
-
-impl ClientSession {
-    /// A request of `kind` was sent.
-    pub fn sent(&mut self, kind: SessionType) {
-        self.pending.push_back(kind);
-    }
-
-    /// Handles the data of one control message from the server.
-    pub fn handle(&mut self, subtype: SubType, data: &[u8]) -> Result<ClientEvent, ProtoError> {
-        match subtype {
-            SubType::RetCode => {
-                let reply = RetCodePacket::decode(data)?;
-                let Some(kind) = self.pending.pop_front() else {
-                    return Err(ProtoError::Malformed {
-                        what: "return code",
-                        reason: "a reply to no request",
-                    });
-                };
-                if reply.code != RetCode::Success {
-                    return Ok(ClientEvent::Refused {
-                        request: kind.name(),
-                        reply,
-                    });
-                }
-                Ok(match kind {
-                    SessionType::Open => ClientEvent::Opened,
-                    SessionType::ContentAdd => {
-                        let content_id = reply.text.parse().map_err(|_| ProtoError::Malformed {
-                            what: "return code",
-                            reason: "CONTENT_ADD reply text is not a content id",
-                        })?;
-                        ClientEvent::Watching { content_id }
-                    }
-                    _ => ClientEvent::Nothing,
-                })
-            }
-            SubType::Session => {
-                let packet = ControlPacket::<SessionType>::decode(data)?;
-                match packet.kind() {
-                    SessionType::ContentUpdate => Ok(ClientEvent::Info(ContentInfo::decode(data)?)),
-                    SessionType::ContentRemove => {
-                        let ContentRemove { content_id } = ContentRemove::from_packet(&packet)?;
-                        Ok(ClientEvent::Ended { content_id })
-                    }
-                    kind => Err(ProtoError::UnknownValue {
-                        what: "server session packet",
-                        value: u32::from(kind.code()),
-                    }),
-                }
-            }
-            other => Err(ProtoError::UnknownValue {
-                what: "server control sub-type",
-                value: u32::from(other.code()),
-            }),
-        }
-    }
-}
-
 /// The server's notice that a content ended: CONTENT_REMOVE `[CONTENT_ID]`.
 pub fn ended_notice(content_id: u32) -> Vec<u8> {
     ContentRemove { content_id }
@@ -322,6 +311,9 @@ pub fn ended_notice(content_id: u32) -> Vec<u8> {
         .expect("a u32 always encodes")
         .finish()
 }
+
+mod client_side;
+pub use client_side::{ClientEvent, ClientSession};
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,8 @@ use avrs_proto::avrs::quic::ContentOrigin;
 use bytes::Bytes;
 use std::sync::Arc;
 
-use super::media::{flow_of, frame_header};
+use super::media::{flow_of, header_of};
+use avrs_media::MediaFrame;
 
 /// Signs the frames of one content with the node's content key.
 #[derive(Debug, Clone)]
@@ -41,19 +42,25 @@ impl ContentSigner {
     /// and viewers drop it as corrupted.
     pub fn signature(&self, frame: &LiveFrame) -> Bytes {
         frame.encoded(Encoding::Signature, |frame| {
-            let place = FramePlace {
-                content: self.content,
-                seq: frame.seq,
-                flow: flow_of(frame.media.track),
-                header: frame_header(frame),
-            };
-            match sign_frame(&self.key, &place, &frame.media.data) {
-                Ok(signature) => Bytes::from(signature),
-                Err(err) => {
-                    tracing::error!(%err, seq = frame.seq, "cannot sign a frame");
-                    Bytes::new()
-                }
-            }
+            self.sign(frame.seq, &frame.media, frame.discontinuity)
         })
+    }
+
+    /// Signs a frame of the media model at position `seq` (VoD frames,
+    /// whose positions are per session, are signed per session).
+    pub fn sign(&self, seq: u64, media: &MediaFrame, discontinuity: bool) -> Bytes {
+        let place = FramePlace {
+            content: self.content,
+            seq,
+            flow: flow_of(media.track),
+            header: header_of(media, discontinuity),
+        };
+        match sign_frame(&self.key, &place, &media.data) {
+            Ok(signature) => Bytes::from(signature),
+            Err(err) => {
+                tracing::error!(%err, seq, "cannot sign a frame");
+                Bytes::new()
+            }
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! TLS 1.3 and QUIC transport settings of native AVRS, server and client.
 //!
 //! One crypto provider, aws-lc-rs, whose default key exchange groups put
-//! the hybrid post-quantum X25519MLKEM768 first. The server presents a
-//! self-signed certificate made at start (rcgen); the client does not check
-//! it yet: authenticity of the session comes from the signed, connection-
-//! bound OPEN, and the secure-sessions work will pin or verify the server
-//! certificate (configured `certificate_file`, fingerprint in the URL).
+//! the hybrid post-quantum X25519MLKEM768 first. The server presents the
+//! configured X.509 certificate (`tls_certificate_file`, see
+//! [`crate::tls`]) or, without one, a self-signed certificate made at start
+//! (rcgen). The native client does not check it: the session's
+//! authenticity comes from the signed, connection-bound OPEN and the signed
+//! content origin (docs/security.md, "Transport").
 
+use crate::tls::TlsIdentity;
 use anyhow::Context as _;
 use avrs_proto::avrs::quic::ALPN;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
@@ -32,8 +34,30 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// A QUIC server configuration with a fresh self-signed certificate.
-pub fn server_config() -> anyhow::Result<quinn::ServerConfig> {
+/// A QUIC server configuration presenting `identity`, or a fresh
+/// self-signed certificate when the node has none.
+pub fn server_config(identity: Option<&TlsIdentity>) -> anyhow::Result<quinn::ServerConfig> {
+    let tls = match identity {
+        Some(identity) => identity
+            .server_config(&[&rustls::version::TLS13], &[ALPN])
+            .context("install the QUIC certificate")?,
+        None => self_signed_config()?,
+    };
+    let crypto = QuicServerConfig::try_from(tls).context("QUIC TLS configuration")?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .max_idle_timeout(Some(IDLE_TIMEOUT.try_into().expect("30 s fits")))
+        // One control stream per connection; clients open no uni streams.
+        .max_concurrent_bidi_streams(1u32.into())
+        .max_concurrent_uni_streams(0u32.into())
+        .send_window(SERVER_SEND_WINDOW);
+    config.transport_config(Arc::new(transport));
+    Ok(config)
+}
+
+/// TLS 1.3 with a self-signed certificate made now.
+fn self_signed_config() -> anyhow::Result<rustls::ServerConfig> {
     let names: Vec<String> = CERT_NAMES.iter().map(|n| n.to_string()).collect();
     let certified =
         rcgen::generate_simple_self_signed(names).context("generate the QUIC certificate")?;
@@ -49,17 +73,7 @@ pub fn server_config() -> anyhow::Result<quinn::ServerConfig> {
         .context("install the QUIC certificate")?;
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.max_early_data_size = 0;
-    let crypto = QuicServerConfig::try_from(tls).context("QUIC TLS configuration")?;
-    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    let mut transport = quinn::TransportConfig::default();
-    transport
-        .max_idle_timeout(Some(IDLE_TIMEOUT.try_into().expect("30 s fits")))
-        // One control stream per connection; clients open no uni streams.
-        .max_concurrent_bidi_streams(1u32.into())
-        .max_concurrent_uni_streams(0u32.into())
-        .send_window(SERVER_SEND_WINDOW);
-    config.transport_config(Arc::new(transport));
-    Ok(config)
+    Ok(tls)
 }
 
 /// A QUIC client configuration offering `alpn` (tests offer a wrong one)

@@ -6,14 +6,16 @@
 //! writer tasks, so it never waits on the network: it always sees the newest
 //! frames, and decides from there which group streams to drop.
 
+use super::group_writer::{GroupFrame, GroupWriter, Slot, priority};
 use super::groups::{GroupSplitter, OpenGroups};
-use super::media::{frame_message, frame_prefix, info_message};
+use super::media::{frame_message, frame_prefix};
 use super::signing::ContentSigner;
 use avrs_core::live::{Encoding, LiveContent, LiveFrame, Protocol, TrackConfigs};
 use avrs_proto::avrs::quic::{FIRST_CONTENT_ID, RESET_CANCELLED, RESET_GROUP_DROPPED};
+use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -56,11 +58,33 @@ impl Viewer {
     }
 }
 
-/// How this session names the content, and who signs its frames.
-#[derive(Debug, Clone)]
-struct Slot {
-    content_id: u32,
-    signer: Arc<ContentSigner>,
+/// Live frames: the message for the first content id is made once and
+/// shared by every viewer (nearly all stream under that id).
+impl GroupFrame for Arc<LiveFrame> {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    fn configs(&self) -> &Arc<TrackConfigs> {
+        &self.configs
+    }
+
+    fn payload_len(&self) -> usize {
+        self.media.data.len()
+    }
+
+    fn message(&self, slot: &Slot) -> (Bytes, Option<Bytes>) {
+        let signature = slot.signer.signature(self);
+        if slot.content_id == FIRST_CONTENT_ID {
+            let message = self.encoded(Encoding::Native, |f| {
+                frame_message(f, FIRST_CONTENT_ID, &signature)
+            });
+            (message, None)
+        } else {
+            let prefix = frame_prefix(self, slot.content_id, &signature);
+            (prefix, Some(self.media.data.clone()))
+        }
+    }
 }
 
 async fn run(
@@ -72,7 +96,7 @@ async fn run(
 ) {
     let mut subscriber = content.subscribe(Protocol::Native);
     let mut splitter = GroupSplitter::default();
-    let mut open: OpenGroups<GroupWriter> = OpenGroups::default();
+    let mut open: OpenGroups<GroupWriter<Arc<LiveFrame>>> = OpenGroups::default();
     let mut groups_started: u64 = 0;
     loop {
         let batch = tokio::select! {
@@ -92,7 +116,7 @@ async fn run(
                 let group =
                     GroupWriter::spawn(conn.clone(), priority(groups_started), slot.clone());
                 groups_started += 1;
-                for lagging in open.start(group, GroupWriter::is_done) {
+                for lagging in open.start(group, GroupWriter::<Arc<LiveFrame>>::is_done) {
                     tracing::debug!(
                         remote = %conn.remote_address(),
                         stream = content.name(),
@@ -118,13 +142,11 @@ async fn run(
     }
 }
 
-/// Newer groups first: QUIC sends higher-priority streams' data first.
-fn priority(group_index: u64) -> i32 {
-    i32::try_from(group_index).unwrap_or(i32::MAX - 1)
-}
-
 /// Lets every open group finish, waiting until its data is received.
-async fn finish_all(open: &mut OpenGroups<GroupWriter>, cancel: &CancellationToken) {
+pub(super) async fn finish_all<F: GroupFrame>(
+    open: &mut OpenGroups<GroupWriter<F>>,
+    cancel: &CancellationToken,
+) {
     let wait = async {
         for group in open.iter_mut() {
             group.finish();
@@ -138,114 +160,4 @@ async fn finish_all(open: &mut OpenGroups<GroupWriter>, cancel: &CancellationTok
     for group in open.take_all() {
         group.reset(RESET_CANCELLED);
     }
-}
-
-/// One group stream being written by its own task.
-#[derive(Debug)]
-struct GroupWriter {
-    /// Frames to write; dropped to finish the group.
-    frames: Option<mpsc::UnboundedSender<Arc<LiveFrame>>>,
-    /// Resets the stream with the code sent (or when dropped).
-    reset: Option<oneshot::Sender<u32>>,
-    task: JoinHandle<()>,
-}
-
-impl GroupWriter {
-    fn spawn(conn: quinn::Connection, priority: i32, slot: Slot) -> Self {
-        // Unbounded, but never more than one group of shared frames.
-        let (frames, frames_rx) = mpsc::unbounded_channel();
-        let (reset, reset_rx) = oneshot::channel();
-        let task = tokio::spawn(write_group(conn, priority, slot, frames_rx, reset_rx));
-        Self {
-            frames: Some(frames),
-            reset: Some(reset),
-            task,
-        }
-    }
-
-    /// Queues a frame; returns its size for the byte counters.
-    fn push(&mut self, frame: Arc<LiveFrame>) -> usize {
-        let len = frame.media.data.len();
-        match &self.frames {
-            Some(frames) if frames.send(frame).is_ok() => len,
-            _ => 0,
-        }
-    }
-
-    /// No more frames: the stream finishes once they are written.
-    fn finish(&mut self) {
-        self.frames = None;
-    }
-
-    /// Written and received (or failed): nothing left to drop.
-    fn is_done(&self) -> bool {
-        self.task.is_finished()
-    }
-
-    fn reset(mut self, code: u32) {
-        if let Some(reset) = self.reset.take() {
-            let _ = reset.send(code);
-        }
-    }
-}
-
-async fn write_group(
-    conn: quinn::Connection,
-    priority: i32,
-    slot: Slot,
-    mut frames: mpsc::UnboundedReceiver<Arc<LiveFrame>>,
-    mut reset: oneshot::Receiver<u32>,
-) {
-    let opened = tokio::select! {
-        _ = &mut reset => return,
-        opened = conn.open_uni() => opened,
-    };
-    let Ok(mut send) = opened else {
-        return;
-    };
-    let _ = send.set_priority(priority);
-    let code = tokio::select! {
-        code = &mut reset => Some(code.unwrap_or(RESET_CANCELLED)),
-        _ = write_frames(&mut send, &slot, &mut frames) => None,
-    };
-    if let Some(code) = code {
-        let _ = send.reset(code.into());
-    }
-}
-
-/// Writes the group: a CONTENT_UPDATE first and before any frame whose
-/// configuration changed, then the frames; finishes the stream and waits
-/// until the peer has received all of it.
-async fn write_frames(
-    send: &mut quinn::SendStream,
-    slot: &Slot,
-    frames: &mut mpsc::UnboundedReceiver<Arc<LiveFrame>>,
-) -> anyhow::Result<()> {
-    let content_id = slot.content_id;
-    let mut configs: Option<Arc<TrackConfigs>> = None;
-    while let Some(frame) = frames.recv().await {
-        let same = configs
-            .as_ref()
-            .is_some_and(|c| Arc::ptr_eq(c, &frame.configs) || **c == *frame.configs);
-        if !same {
-            let origin = Some(slot.signer.origin());
-            send.write_chunk(info_message(frame.seq, content_id, &frame.configs, origin))
-                .await?;
-            configs = Some(frame.configs.clone());
-        }
-        let signature = slot.signer.signature(&frame);
-        if content_id == FIRST_CONTENT_ID {
-            let message = frame.encoded(Encoding::Native, |f| {
-                frame_message(f, FIRST_CONTENT_ID, &signature)
-            });
-            send.write_chunk(message).await?;
-        } else {
-            send.write_chunk(frame_prefix(&frame, content_id, &signature))
-                .await?;
-            send.write_chunk(frame.media.data.clone()).await?;
-        }
-    }
-    send.finish()?;
-    send.stopped().await?;
-    Ok(())
 }

@@ -33,7 +33,9 @@ use crate::error::{ProtoError, Result};
 use crate::ids::Guuid;
 use crate::tsd::TsdItem;
 
+mod control;
 mod signed;
+pub use control::{ContentControl, MAX_TOKEN, Quality};
 pub use signed::{
     ContentOrigin, FRAME_SIGNING_DOMAIN, FRAME_SIGNING_SIZE, MAX_FRAME_SIGNATURE, MAX_SIGNER_KEY,
     signature_block, signed_flags, signing_message, split_signature,
@@ -82,6 +84,18 @@ pub mod arg {
     pub const CONTENT_FLOW_CONFIG: u16 = 0x0103;
     /// CONTENT_UPDATE: who signs the frames ([`super::ContentOrigin`]).
     pub const CONTENT_ORIGIN: u16 = 0x0104;
+    /// OPEN: an access token (JWT, string ≤ [`super::MAX_TOKEN`]), under
+    /// the signature, so it is bound to the connection too.
+    pub const ACCESS_TOKEN: u16 = 0x0105;
+    /// CONTENT_ADD (VoD): where to start; client CONTENT_UPDATE: seek.
+    /// u64, 90 kHz ticks from the content's start.
+    pub const START_POSITION: u16 = 0x0106;
+    /// CONTENT_ADD (VoD): `kind u8 (0 rendition index, 1 max bit/s) · value u32`.
+    pub const QUALITY: u16 = 0x0107;
+    /// Client CONTENT_UPDATE: u8, 1 PLAYING (resume) or 2 PAUSED.
+    pub const CONTENT_STATE: u16 = 0x0108;
+    /// OPEN: u8 1, resume the session this key had within `reconnect_timeout`.
+    pub const RESUME: u16 = 0x0109;
 }
 
 /// Longest content name.
@@ -113,6 +127,9 @@ pub enum CloseCode {
     Shutdown = 0x4,
     /// Wrong ALPN or another TLS-level mismatch seen after the handshake.
     WrongProtocol = 0x5,
+    /// The session's access token no longer holds (revoked, expired); the
+    /// reason text starts with the AVRS return code name.
+    AccessRevoked = 0x6,
 }
 
 impl CloseCode {
@@ -228,27 +245,47 @@ impl SeqCounter {
     }
 }
 
-/// OPEN `[CONNECTION_BINDING, SIGN]`: the session id is the signer's key id,
-/// and the signature covers the binding, which is the connection's TLS
-/// exporter value: replayed on another connection, it does not match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// OPEN `[CONNECTION_BINDING, ACCESS_TOKEN?, RESUME?, SIGN]`: the session id
+/// is the signer's key id, and the signature covers the binding, which is
+/// the connection's TLS exporter value: replayed on another connection, it
+/// does not match. The token and the resume wish are signed with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundOpen {
     pub binding: [u8; BINDING_SIZE],
+    /// An access token for every CONTENT_ADD of the session.
+    pub token: Option<String>,
+    /// Take back this key's session (and its slots) if it is still kept.
+    pub resume: bool,
 }
 
 impl BoundOpen {
-    /// Header and binding, ready to be signed.
-    pub fn to_packet(&self) -> ControlBuilder<SessionType> {
-        let mut builder = ControlBuilder::new(SessionType::Open);
-        builder
-            .args_mut()
-            .put(arg::CONNECTION_BINDING, &self.binding)
-            .expect("32 bytes fit");
-        builder
+    /// An OPEN with the binding only.
+    pub fn new(binding: [u8; BINDING_SIZE]) -> Self {
+        Self {
+            binding,
+            token: None,
+            resume: false,
+        }
     }
 
-    /// Reads an OPEN: the SIGN item present, the binding its only argument.
-    /// The signature itself is checked by the crypto crate.
+    /// Header and arguments, ready to be signed.
+    pub fn to_packet(&self) -> Result<ControlBuilder<SessionType>> {
+        let mut builder = ControlBuilder::new(SessionType::Open);
+        let args = builder.args_mut();
+        args.put(arg::CONNECTION_BINDING, &self.binding)?;
+        if let Some(token) = &self.token {
+            control::check_token(token)?;
+            args.put_str(arg::ACCESS_TOKEN, token)?;
+        }
+        if self.resume {
+            args.put_u8(arg::RESUME, 1);
+        }
+        Ok(builder)
+    }
+
+    /// Reads an OPEN: the SIGN item present, the binding once, the token
+    /// and resume items at most once. The signature itself is checked by
+    /// the crypto crate.
     pub fn from_packet(packet: &ControlPacket<'_, SessionType>) -> Result<Self> {
         if packet.kind() != SessionType::Open {
             return Err(ProtoError::Malformed {
@@ -257,23 +294,35 @@ impl BoundOpen {
             });
         }
         packet.require_sign()?;
-        let mut binding = None;
+        let (mut binding, mut token, mut resume) = (None, None, None);
         for item in packet.unsigned_items() {
-            if item.code != arg::CONNECTION_BINDING {
-                return Err(not_allowed(item.code));
+            match item.code {
+                arg::CONNECTION_BINDING => {
+                    let value: [u8; BINDING_SIZE] =
+                        item.value.try_into().map_err(|_| ProtoError::WrongSize {
+                            what: BINDING_LABEL,
+                            expected: BINDING_SIZE,
+                            actual: item.value.len(),
+                        })?;
+                    set_once(&mut binding, value, BINDING_LABEL)?;
+                }
+                arg::ACCESS_TOKEN => {
+                    let text = control::read_token(item)?;
+                    set_once(&mut token, text, control::TOKEN_LABEL)?;
+                }
+                arg::RESUME => {
+                    let flag = control::read_flag(item, control::RESUME_LABEL)?;
+                    set_once(&mut resume, flag, control::RESUME_LABEL)?;
+                }
+                code => return Err(not_allowed(code)),
             }
-            let value: [u8; BINDING_SIZE] =
-                item.value.try_into().map_err(|_| ProtoError::WrongSize {
-                    what: BINDING_LABEL,
-                    expected: BINDING_SIZE,
-                    actual: item.value.len(),
-                })?;
-            set_once(&mut binding, value, BINDING_LABEL)?;
         }
         Ok(Self {
             binding: binding.ok_or(ProtoError::Missing {
                 what: BINDING_LABEL,
             })?,
+            token,
+            resume: resume.unwrap_or(false),
         })
     }
 }
@@ -292,6 +341,10 @@ pub enum ContentTarget {
 pub struct ContentRequest {
     pub target: ContentTarget,
     pub flags: ContentFlags,
+    /// Name form only: where a VoD starts (90 kHz ticks).
+    pub start: Option<u64>,
+    /// Name form only: the rendition wished for (VoD).
+    pub quality: Option<Quality>,
 }
 
 impl ContentRequest {
@@ -300,11 +353,19 @@ impl ContentRequest {
         Self {
             target: ContentTarget::Name(name.into()),
             flags: ContentFlags::STREAMING_OUT,
+            start: None,
+            quality: None,
         }
     }
 
     pub fn to_packet(&self) -> Result<ControlBuilder<SessionType>> {
         match &self.target {
+            ContentTarget::Uuid { .. } if self.start.is_some() || self.quality.is_some() => {
+                Err(ProtoError::Malformed {
+                    what: NAME_LABEL,
+                    reason: "start and quality need the name form",
+                })
+            }
             ContentTarget::Uuid { cluster, content } => ContentAdd {
                 cluster: *cluster,
                 content: *content,
@@ -318,6 +379,12 @@ impl ContentRequest {
                     .args_mut()
                     .put_str(arg::CONTENT_NAME, name)?
                     .put_u32(SessionArg::ContentFlags.code(), self.flags.bits());
+                if let Some(start) = self.start {
+                    builder.args_mut().put_u64(arg::START_POSITION, start);
+                }
+                if let Some(quality) = self.quality {
+                    builder.args_mut().put(arg::QUALITY, &quality.to_value())?;
+                }
                 Ok(builder)
             }
         }
@@ -344,9 +411,12 @@ impl ContentRequest {
                     content: add.content,
                 },
                 flags: add.flags,
+                start: None,
+                quality: None,
             });
         }
         let (mut name, mut flags) = (None, None);
+        let (mut start, mut quality) = (None, None);
         for item in items {
             match item.code {
                 arg::CONTENT_NAME => {
@@ -364,10 +434,23 @@ impl ContentRequest {
                         labels::SESSION_CONTENT_FLAGS,
                     )?;
                 }
+                arg::START_POSITION => {
+                    let ticks = control::read_position(item)?;
+                    set_once(&mut start, ticks, control::POSITION_LABEL)?;
+                }
+                arg::QUALITY => {
+                    set_once(
+                        &mut quality,
+                        Quality::from_value(item.value)?,
+                        control::QUALITY_LABEL,
+                    )?;
+                }
                 code => return Err(not_allowed(code)),
             }
         }
         Ok(Self {
+            start,
+            quality,
             target: ContentTarget::Name(name.ok_or(ProtoError::Missing { what: NAME_LABEL })?),
             flags: flags.ok_or(ProtoError::Missing {
                 what: labels::SESSION_CONTENT_FLAGS,
@@ -689,7 +772,7 @@ pub fn decode_frame(data: &[u8]) -> Result<FrameParts<'_>> {
     })
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, what: &'static str) -> Result<()> {
+pub(crate) fn set_once<T>(slot: &mut Option<T>, value: T, what: &'static str) -> Result<()> {
     if slot.is_some() {
         return Err(ProtoError::Duplicate { what });
     }
@@ -697,7 +780,7 @@ fn set_once<T>(slot: &mut Option<T>, value: T, what: &'static str) -> Result<()>
     Ok(())
 }
 
-fn not_allowed(code: u16) -> ProtoError {
+pub(crate) fn not_allowed(code: u16) -> ProtoError {
     ProtoError::UnknownValue {
         what: labels::ARG_NOT_ALLOWED,
         value: u32::from(code),
@@ -787,8 +870,8 @@ mod tests {
 
     #[test]
     fn bound_open_has_its_literal_layout() {
-        let open = BoundOpen { binding: [7; 32] };
-        let unsigned = open.to_packet();
+        let open = BoundOpen::new([7; 32]);
+        let unsigned = open.to_packet().unwrap();
         let expected: Vec<u8> = [
             &[0x01, 0, 0, 0, 0, 0, 0, 0][..],
             &[0x01, 0x01, 32, 0, 0, 0],
@@ -803,7 +886,7 @@ mod tests {
 
     #[test]
     fn bound_open_refusals_map_to_return_codes() {
-        let unsigned = BoundOpen { binding: [7; 32] }.to_packet().finish();
+        let unsigned = BoundOpen::new([7; 32]).to_packet().unwrap().finish();
         let packet = ControlPacket::decode(&unsigned).unwrap();
         let err = BoundOpen::from_packet(&packet).unwrap_err();
         assert_eq!(retcode_for(&err, SubType::Session), RetCode::SignNotPresent);
@@ -875,6 +958,8 @@ mod tests {
                 content: Guuid::new(3, 4),
             },
             flags: ContentFlags::STREAMING_OUT,
+            start: None,
+            quality: None,
         };
         let bytes = request.to_packet().unwrap().finish();
         let reference = ContentAdd {

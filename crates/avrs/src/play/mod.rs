@@ -60,6 +60,16 @@ pub struct PlayArgs {
     /// still checked against the signer the server announces.
     #[arg(long = "trust", value_name = "ID")]
     trust: Vec<String>,
+
+    /// Access token (`avrs token issue --role viewer`), sent in the signed
+    /// OPEN; needed when the server has `[auth] play = token`.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+
+    /// VoD only (`avrs://HOST/vod/ID`): start at this position; playback
+    /// begins at the group of pictures containing it.
+    #[arg(long, value_name = "SECS")]
+    start: Option<f64>,
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
@@ -92,10 +102,20 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         key,
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
         trusted_signers,
+        token: args.token.clone(),
         ..ClientOptions::default()
     };
+    let start = match args.start {
+        Some(secs) if secs.is_finite() && secs >= 0.0 => Some((secs * 90_000.0) as u64),
+        Some(_) => bail!("--start must be a non-negative number of seconds"),
+        None => None,
+    };
     let session = Session::connect(address, options).await?;
-    let mut watch = session.watch(&name).await?;
+    let mut watch = match (name.starts_with("vod/"), start) {
+        (true, start) => session.watch_vod(&name, start.unwrap_or(0), None).await?,
+        (false, None) => session.watch(&name).await?,
+        (false, Some(_)) => bail!("--start applies to VoD URLs (avrs://HOST/vod/ID) only"),
+    };
     eprintln!("avrs play: watching {name} from {address}");
 
     let out = open_output(&args.out)?;

@@ -12,7 +12,7 @@ fn key() -> SigningKey {
 }
 
 fn signed_open(binding: [u8; 32]) -> Vec<u8> {
-    let unsigned = BoundOpen { binding }.to_packet().finish();
+    let unsigned = BoundOpen::new(binding).to_packet().unwrap().finish();
     sign_packet(&unsigned, SESSION_SIGN_CODE, &key()).unwrap()
 }
 
@@ -39,7 +39,8 @@ fn a_signed_bound_open_opens_the_session_under_the_key_id() {
         step,
         Step::Opened {
             id: key().id(),
-            reply: RetCodePacket::new(RetCode::Success)
+            reply: RetCodePacket::new(RetCode::Success),
+            resume: false,
         }
     );
     assert_eq!(session.id(), Some(key().id()));
@@ -67,7 +68,7 @@ fn an_open_from_another_connection_is_refused() {
 
 #[test]
 fn unsigned_tampered_and_unbound_opens_are_refused() {
-    let unsigned = BoundOpen { binding: BINDING }.to_packet().finish();
+    let unsigned = BoundOpen::new(BINDING).to_packet().unwrap().finish();
     let (code, ..) = refused_with(ServerSession::new(BINDING).handle(SubType::Session, &unsigned));
     assert_eq!(code, RetCode::SignNotPresent);
 
@@ -119,7 +120,7 @@ fn nothing_but_open_before_the_session_is_open() {
 }
 
 #[test]
-fn content_add_hands_out_fresh_ids_and_remove_frees_them() {
+fn content_add_hands_out_the_lowest_free_id_and_remove_frees_it() {
     let mut session = opened();
     let add = ContentRequest::watch("live/a")
         .to_packet()
@@ -129,7 +130,7 @@ fn content_add_hands_out_fresh_ids_and_remove_frees_them() {
         session.handle(SubType::Session, &add),
         Step::Watch {
             content_id: FIRST_CONTENT_ID,
-            target: ContentTarget::Name("live/a".into())
+            request: ContentRequest::watch("live/a"),
         }
     );
     assert!(matches!(
@@ -159,20 +160,24 @@ fn content_add_hands_out_fresh_ids_and_remove_frees_them() {
     assert!(
         matches!(
             session.handle(SubType::Session, &add),
-            Step::Watch { content_id: 3, .. }
+            Step::Watch { content_id: 1, .. }
         ),
-        "ids are not reused"
+        "the lowest id confirmed free is reused"
     );
+    assert!(matches!(
+        session.handle(SubType::Session, &add),
+        Step::Watch { content_id: 2, .. }
+    ));
 }
 
 #[test]
 fn bad_requests_after_open_get_a_reply_and_the_session_goes_on() {
     let mut session = opened();
-    let upload = ContentRequest {
-        flags: ContentFlags::STREAMING_IN,
+    let nothing = ContentRequest {
+        flags: avrs_proto::avrs::ContentFlags::empty(),
         ..ContentRequest::watch("live/a")
     };
-    let step = session.handle(SubType::Session, &upload.to_packet().unwrap().finish());
+    let step = session.handle(SubType::Session, &nothing.to_packet().unwrap().finish());
     assert!(
         matches!(&step, Step::Reply(r) if r.code == RetCode::ContentUnavailable),
         "{step:?}"
@@ -182,10 +187,29 @@ fn bad_requests_after_open_get_a_reply_and_the_session_goes_on() {
         matches!(&step, Step::Reply(r) if r.code == RetCode::ArgIncorrect),
         "unterminated name: {step:?}"
     );
-    let update = [SessionType::ClusterAdd.code(), 0, 0, 0, 0, 0, 0, 0];
+    let cluster = [SessionType::ClusterAdd.code(), 0, 0, 0, 0, 0, 0, 0];
     assert_eq!(
-        session.handle(SubType::Session, &update),
-        Step::Reply(RetCodePacket::new(RetCode::SessionWrongRequest))
+        session.handle(SubType::Session, &cluster),
+        Step::Cluster {
+            kind: SessionType::ClusterAdd
+        }
+    );
+    let keepalive = [SessionType::Update.code(), 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(
+        session.handle(SubType::Session, &keepalive),
+        Step::Reply(RetCodePacket::new(RetCode::Success))
+    );
+    let unknown_slot = avrs_proto::avrs::quic::ContentControl {
+        content_id: 9,
+        state: Some(avrs_proto::avrs::ContentState::Paused),
+        seek: None,
+    };
+    assert_eq!(
+        session.handle(
+            SubType::Session,
+            &unknown_slot.to_packet().unwrap().finish()
+        ),
+        Step::Reply(RetCodePacket::new(RetCode::SessionContentIdWrong))
     );
     // A request signed by someone else than the session's key.
     let other = SigningKey::from_seed(Algorithm::Ed25519, &[1; 32]).unwrap();
@@ -246,7 +270,10 @@ fn client_matches_replies_to_requests_in_order() {
     let added = content_added(7).encode().unwrap();
     assert_eq!(
         client.handle(SubType::RetCode, &added),
-        Ok(ClientEvent::Watching { content_id: 7 })
+        Ok(ClientEvent::Watching {
+            content_id: 7,
+            rendition: None
+        })
     );
     assert_eq!(
         client.handle(SubType::Session, &ended_notice(7)),

@@ -1,0 +1,136 @@
+//! One group stream written by its own task, for live and VoD slots alike:
+//! the slot's task hands frames over and never waits on the network.
+
+use super::signing::ContentSigner;
+use avrs_core::live::TrackConfigs;
+use avrs_proto::avrs::quic::RESET_CANCELLED;
+use bytes::Bytes;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How a session names a content, and who signs its frames.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub content_id: u32,
+    pub signer: Arc<ContentSigner>,
+}
+
+/// A frame a group stream can carry.
+pub trait GroupFrame: Send + Sync + 'static {
+    /// Position (the message's `seq_id`).
+    fn seq(&self) -> u64;
+    fn configs(&self) -> &Arc<TrackConfigs>;
+    fn payload_len(&self) -> usize;
+    /// The frame message for `slot`, signed: one or two chunks.
+    fn message(&self, slot: &Slot) -> (Bytes, Option<Bytes>);
+}
+
+/// One group stream being written by its own task.
+#[derive(Debug)]
+pub struct GroupWriter<F> {
+    /// Frames to write; dropped to finish the group.
+    frames: Option<mpsc::UnboundedSender<F>>,
+    /// Resets the stream with the code sent (or when dropped).
+    reset: Option<oneshot::Sender<u32>>,
+    pub task: JoinHandle<()>,
+}
+
+impl<F: GroupFrame> GroupWriter<F> {
+    pub fn spawn(conn: quinn::Connection, priority: i32, slot: Slot) -> Self {
+        // Unbounded, but never more than one group of shared frames.
+        let (frames, frames_rx) = mpsc::unbounded_channel();
+        let (reset, reset_rx) = oneshot::channel();
+        let task = tokio::spawn(write_group(conn, priority, slot, frames_rx, reset_rx));
+        Self {
+            frames: Some(frames),
+            reset: Some(reset),
+            task,
+        }
+    }
+
+    /// Queues a frame; returns its size for the byte counters.
+    pub fn push(&mut self, frame: F) -> usize {
+        let len = frame.payload_len();
+        match &self.frames {
+            Some(frames) if frames.send(frame).is_ok() => len,
+            _ => 0,
+        }
+    }
+
+    /// No more frames: the stream finishes once they are written.
+    pub fn finish(&mut self) {
+        self.frames = None;
+    }
+
+    /// Written and received (or failed): nothing left to drop.
+    pub fn is_done(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    pub fn reset(mut self, code: u32) {
+        if let Some(reset) = self.reset.take() {
+            let _ = reset.send(code);
+        }
+    }
+}
+
+/// Newer groups first: QUIC sends higher-priority streams' data first.
+pub fn priority(group_index: u64) -> i32 {
+    i32::try_from(group_index).unwrap_or(i32::MAX - 1)
+}
+
+async fn write_group<F: GroupFrame>(
+    conn: quinn::Connection,
+    priority: i32,
+    slot: Slot,
+    mut frames: mpsc::UnboundedReceiver<F>,
+    mut reset: oneshot::Receiver<u32>,
+) {
+    let opened = tokio::select! {
+        _ = &mut reset => return,
+        opened = conn.open_uni() => opened,
+    };
+    let Ok(mut send) = opened else {
+        return;
+    };
+    let _ = send.set_priority(priority);
+    let code = tokio::select! {
+        code = &mut reset => Some(code.unwrap_or(RESET_CANCELLED)),
+        _ = write_frames(&mut send, &slot, &mut frames) => None,
+    };
+    if let Some(code) = code {
+        let _ = send.reset(code.into());
+    }
+}
+
+/// Writes the group: a CONTENT_UPDATE first and before any frame whose
+/// configuration changed, then the frames; finishes the stream and waits
+/// until the peer has received all of it.
+async fn write_frames<F: GroupFrame>(
+    send: &mut quinn::SendStream,
+    slot: &Slot,
+    frames: &mut mpsc::UnboundedReceiver<F>,
+) -> anyhow::Result<()> {
+    let mut configs: Option<Arc<TrackConfigs>> = None;
+    while let Some(frame) = frames.recv().await {
+        let same = configs
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, frame.configs()) || **c == **frame.configs());
+        if !same {
+            let origin = Some(slot.signer.origin());
+            let info =
+                super::media::info_message(frame.seq(), slot.content_id, frame.configs(), origin);
+            send.write_chunk(info).await?;
+            configs = Some(frame.configs().clone());
+        }
+        let (first, second) = frame.message(slot);
+        send.write_chunk(first).await?;
+        if let Some(second) = second {
+            send.write_chunk(second).await?;
+        }
+    }
+    send.finish()?;
+    send.stopped().await?;
+    Ok(())
+}

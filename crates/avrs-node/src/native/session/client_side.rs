@@ -1,0 +1,105 @@
+//! The client side of the control stream, sans-IO: which reply answers
+//! which request, and what the server's own messages mean.
+
+use avrs_proto::ProtoError;
+use avrs_proto::avrs::quic::ContentInfo;
+use avrs_proto::avrs::session::ContentRemove;
+use avrs_proto::avrs::{ControlPacket, Request, RetCode, RetCodePacket, SessionType, SubType};
+
+/// What the client learns from one control message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// OPEN accepted.
+    Opened,
+    /// CONTENT_ADD accepted: frames come under `content_id`.
+    Watching {
+        content_id: u32,
+        /// The rendition a VoD is served in.
+        rendition: Option<u32>,
+    },
+    /// The server describes a content (before the reply to CONTENT_ADD).
+    Info(ContentInfo),
+    /// The content ended; every group stream of it has been delivered.
+    Ended { content_id: u32 },
+    /// A request was refused.
+    Refused {
+        request: &'static str,
+        reply: RetCodePacket,
+    },
+    /// Nothing for the caller (a reply to a request it did not wait for).
+    Nothing,
+}
+
+/// The client side: which reply answers which request. Requests are
+/// answered in order, so the client keeps the queue of names.
+#[derive(Debug, Default)]
+pub struct ClientSession {
+    pending: std::collections::VecDeque<SessionType>,
+}
+
+impl ClientSession {
+    /// A request of `kind` was sent.
+    pub fn sent(&mut self, kind: SessionType) {
+        self.pending.push_back(kind);
+    }
+
+    /// Handles the data of one control message from the server.
+    pub fn handle(&mut self, subtype: SubType, data: &[u8]) -> Result<ClientEvent, ProtoError> {
+        match subtype {
+            SubType::RetCode => {
+                let reply = RetCodePacket::decode(data)?;
+                let Some(kind) = self.pending.pop_front() else {
+                    return Err(ProtoError::Malformed {
+                        what: "return code",
+                        reason: "a reply to no request",
+                    });
+                };
+                if reply.code != RetCode::Success {
+                    return Ok(ClientEvent::Refused {
+                        request: kind.name(),
+                        reply,
+                    });
+                }
+                Ok(match kind {
+                    SessionType::Open => ClientEvent::Opened,
+                    SessionType::ContentAdd => {
+                        // "ID", or "ID rendition=N" for a VoD.
+                        let mut words = reply.text.split_whitespace();
+                        let content_id = words.next().and_then(|w| w.parse().ok()).ok_or(
+                            ProtoError::Malformed {
+                                what: "return code",
+                                reason: "CONTENT_ADD reply text is not a content id",
+                            },
+                        )?;
+                        let rendition = words
+                            .find_map(|w| w.strip_prefix("rendition="))
+                            .and_then(|n| n.parse().ok());
+                        ClientEvent::Watching {
+                            content_id,
+                            rendition,
+                        }
+                    }
+                    _ => ClientEvent::Nothing,
+                })
+            }
+            SubType::Session => {
+                let packet = ControlPacket::<SessionType>::decode(data)?;
+                match packet.kind() {
+                    SessionType::ContentUpdate => Ok(ClientEvent::Info(ContentInfo::decode(data)?)),
+                    SessionType::ContentRemove => {
+                        let ContentRemove { content_id } = ContentRemove::from_packet(&packet)?;
+                        Ok(ClientEvent::Ended { content_id })
+                    }
+                    kind => Err(ProtoError::UnknownValue {
+                        what: "server session packet",
+                        value: u32::from(kind.code()),
+                    }),
+                }
+            }
+            other => Err(ProtoError::UnknownValue {
+                what: "server control sub-type",
+                value: u32::from(other.code()),
+            }),
+        }
+    }
+}
