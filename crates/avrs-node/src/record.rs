@@ -27,6 +27,9 @@ pub struct VodState {
     pub library: Arc<Library>,
     /// Stream name → id of its running recording.
     active: Mutex<HashMap<String, VodId>>,
+    /// Stream name → its last recording stopped by an error (until the
+    /// name is recorded again), for `GET /api/record`.
+    failed: Mutex<HashMap<String, Failure>>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -36,6 +39,7 @@ impl VodState {
         Self {
             library,
             active: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
             tasks: TaskTracker::new(),
             shutdown,
         }
@@ -48,6 +52,27 @@ impl VodState {
         list.sort();
         list
     }
+
+    /// Recordings stopped by an error: stream name and what stopped it.
+    pub fn failed(&self) -> Vec<(String, Failure)> {
+        let failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<_> = failed.iter().map(|(n, f)| (n.clone(), f.clone())).collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        list
+    }
+
+    fn set_failed(&self, stream: &str, id: VodId, error: String) {
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        failed.insert(stream.to_owned(), Failure { id, error });
+    }
+}
+
+/// A recording a store or database error stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub id: VodId,
+    /// The error, naming the object, the store and the cause.
+    pub error: String,
 }
 
 /// Why [`start`] did not start a recording.
@@ -113,6 +138,9 @@ pub fn start(
     let recorder = Recorder::new(state.library.clone(), content.name(), dvr_window);
     let id = recorder.id();
     active.insert(content.name().to_owned(), id);
+    let mut failed = state.failed.lock().unwrap_or_else(|e| e.into_inner());
+    failed.remove(content.name());
+    drop(failed);
     tracing::info!(stream = %content.name(), %id, "recording started");
     state.tasks.spawn(record(
         state.clone(),
@@ -154,6 +182,7 @@ async fn record(
             if let Err(err) = pushed {
                 tracing::error!(stream = %name, id = %recorder.id(), %err,
                     "recording stopped; what was written is kept");
+                state.set_failed(&name, recorder.id(), err.to_string());
                 break 'reading;
             }
         }
@@ -167,7 +196,10 @@ async fn record(
         Ok(Some(item)) => tracing::info!(stream = %name, %id, seconds = item.duration_seconds(),
             partial = item.partial, "recording saved as a VoD content"),
         Ok(None) => tracing::info!(stream = %name, %id, "recording ended with no complete segment"),
-        Err(err) => tracing::error!(stream = %name, %id, %err, "cannot finish the recording"),
+        Err(err) => {
+            tracing::error!(stream = %name, %id, %err, "cannot finish the recording");
+            state.set_failed(&name, id, err.to_string());
+        }
     }
     state
         .active

@@ -11,7 +11,7 @@ use crate::model::{
 use crate::segmenter::{self, Segmenter};
 use avrs_media::demux::Demuxed;
 use avrs_media::fmp4::CmafWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How far an import is, in 90 kHz ticks of media.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,23 +33,19 @@ impl Library {
         self.import(demuxed, meta, progress).await
     }
 
-    /// [`Library::import_bytes`] of a local file.
+    /// [`Library::import_bytes`] of a local file. Reading and demuxing
+    /// run on a blocking thread, so the async runtime keeps serving.
     pub async fn import_file(
         &self,
         path: &Path,
         mut meta: ImportMeta,
         progress: &mut (dyn FnMut(ImportProgress) + Send),
     ) -> Result<VodItem> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| VodError::io(format!("cannot read {}", path.display()), e))?
-            .len();
-        self.check_size(&format!("{}", path.display()), size)?;
-        let data = std::fs::read(path)
-            .map_err(|e| VodError::io(format!("cannot read {}", path.display()), e))?;
         if meta.file.is_none() {
             meta.file = path.file_name().map(|n| n.to_string_lossy().into_owned());
         }
-        self.import_bytes(&data, meta, progress).await
+        let demuxed = self.demux_file(path.to_owned()).await?;
+        self.import(demuxed, meta, progress).await
     }
 
     /// Imports a finished upload. Its staged bytes are removed once
@@ -61,8 +57,11 @@ impl Library {
         meta: ImportMeta,
         progress: &mut (dyn FnMut(ImportProgress) + Send),
     ) -> Result<VodItem> {
-        let (data, claim) = self.uploads().read(upload)?;
-        let result = self.import_bytes(&data, meta, progress).await;
+        let (path, claim) = self.uploads().staged(upload)?;
+        let result = match self.demux_file(path).await {
+            Ok(demuxed) => self.import(demuxed, meta, progress).await,
+            Err(err) => Err(err),
+        };
         drop(claim);
         if result
             .as_ref()
@@ -73,16 +72,26 @@ impl Library {
         result
     }
 
-    pub(crate) fn check_size(&self, what: &str, size: u64) -> Result<()> {
+    /// Checks the size cap, then reads and demuxes `path` on a blocking
+    /// thread (the demuxers work on the whole file in memory).
+    async fn demux_file(&self, path: PathBuf) -> Result<Demuxed> {
         let max = self.config.max_upload_size;
-        if size > max {
-            return Err(VodError::TooLarge {
-                what: what.to_owned(),
-                size,
-                max,
-            });
-        }
-        Ok(())
+        let work = move || -> Result<Demuxed> {
+            let what = || format!("cannot read {}", path.display());
+            let size = std::fs::metadata(&path)
+                .map_err(|e| VodError::io(what(), e))?
+                .len();
+            too_large(&path.display().to_string(), size, max)?;
+            let data = std::fs::read(&path).map_err(|e| VodError::io(what(), e))?;
+            Ok(avrs_media::demux::demux(&data)?)
+        };
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| VodError::io("the import thread stopped", std::io::Error::other(e)))?
+    }
+
+    pub(crate) fn check_size(&self, what: &str, size: u64) -> Result<()> {
+        too_large(what, size, self.config.max_upload_size)
     }
 
     /// Stores `demuxed` as a new content and lists it.
@@ -115,7 +124,8 @@ impl Library {
         let committed = async {
             let json = serde_json::to_vec_pretty(&item).map_err(|e| VodError::db("encode", e))?;
             self.store.put(id, "meta.json", json.into()).await?;
-            self.db.insert_item(&item)
+            let row = item.clone();
+            self.in_db(move |db| db.insert_item(&row)).await
         };
         if let Err(err) = committed.await {
             let _ = self.store.delete_all(id).await;
@@ -178,6 +188,17 @@ impl Library {
         }
         Ok(segments)
     }
+}
+
+fn too_large(what: &str, size: u64, max: u64) -> Result<()> {
+    if size > max {
+        return Err(VodError::TooLarge {
+            what: what.to_owned(),
+            size,
+            max,
+        });
+    }
+    Ok(())
 }
 
 fn imported_item(

@@ -18,6 +18,7 @@
 mod config;
 mod db;
 mod error;
+pub mod frames;
 mod id;
 mod import;
 mod library;

@@ -19,7 +19,8 @@ use std::sync::Arc;
 /// The VoD library of one data directory.
 #[derive(Debug)]
 pub struct Library {
-    pub(crate) db: Db,
+    /// Shared with blocking threads: commits fsync ([`Library::in_db`]).
+    pub(crate) db: Arc<Db>,
     pub(crate) store: Store,
     pub(crate) config: VodConfig,
     pub(crate) net_id: u64,
@@ -45,18 +46,40 @@ impl Library {
         config: VodConfig,
         net_id: u64,
     ) -> Result<(Arc<Self>, Recovery)> {
+        let store = Store::open(&config, data_dir)?;
+        Self::open_on(data_dir, config, net_id, store).await
+    }
+
+    /// [`Library::open`] with the objects in `objects` instead of the
+    /// configured store (`label` names it in messages): for embedders with
+    /// their own `object_store`, and for tests of store failures.
+    pub async fn open_with_store(
+        data_dir: &Path,
+        config: VodConfig,
+        net_id: u64,
+        objects: Arc<dyn object_store::ObjectStore>,
+        label: &str,
+    ) -> Result<(Arc<Self>, Recovery)> {
+        Self::open_on(data_dir, config, net_id, Store::custom(objects, label)).await
+    }
+
+    async fn open_on(
+        data_dir: &Path,
+        config: VodConfig,
+        net_id: u64,
+        store: Store,
+    ) -> Result<(Arc<Self>, Recovery)> {
         let dir = data_dir.join("vod");
         std::fs::create_dir_all(&dir)
             .map_err(|e| VodError::io(format!("cannot create {}", dir.display()), e))?;
         let db = Db::open(&dir.join("library.redb"))?;
-        let store = Store::open(&config, data_dir)?;
         let uploads = Uploads::open(
             &dir.join("uploads"),
             config.max_upload_size,
             config.upload_expiry,
         )?;
         let library = Arc::new(Self {
-            db,
+            db: Arc::new(db),
             store,
             config,
             net_id,
@@ -65,6 +88,18 @@ impl Library {
         });
         let recovery = library.recover().await?;
         Ok((library, recovery))
+    }
+
+    /// Runs `work` on the database from a blocking thread: a redb commit
+    /// fsyncs, which must not stall the async runtime.
+    pub(crate) async fn in_db<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(|e| VodError::db("blocking call", e))?
     }
 
     pub fn config(&self) -> &VodConfig {
@@ -106,7 +141,7 @@ impl Library {
     /// atomically), then its objects (a crash in between leaves orphans
     /// that the next open removes).
     pub async fn delete(&self, id: VodId) -> Result<()> {
-        if !self.db.remove_item(id)? {
+        if !self.in_db(move |db| db.remove_item(id)).await? {
             return Err(VodError::NotFound(format!("VoD content {id}")));
         }
         self.store.delete_all(id).await

@@ -157,7 +157,10 @@ impl Recorder {
         if !self.started {
             self.header.video = video.as_ref().map(VideoInfo::of);
             self.header.audio = audio.as_ref().map(AudioInfo::of);
-            self.library.db.begin_recording(&self.header)?;
+            let header = self.header.clone();
+            self.library
+                .in_db(move |db| db.begin_recording(&header))
+                .await?;
             self.started = true;
         }
         let init = match (&self.period, changed) {
@@ -214,7 +217,10 @@ impl Recorder {
             .store
             .put(self.header.id, &model::segment_object(seq), bytes)
             .await?;
-        self.library.db.add_segment(self.header.id, &info)?;
+        let id = self.header.id;
+        self.library
+            .in_db(move |db| db.add_segment(id, &info))
+            .await?;
         self.next_seq += 1;
         self.position += cut.duration;
         Ok(())
@@ -231,7 +237,11 @@ impl Recorder {
         if !self.started {
             return flushed.map(|()| None);
         }
-        let segments = self.library.db.recording_segments(self.header.id)?;
+        let id = self.header.id;
+        let segments = self
+            .library
+            .in_db(move |db| db.recording_segments(id))
+            .await?;
         let item = recording_item(&self.header, segments, self.failed || flushed.is_err());
         if let Some(item) = &item
             && let Ok(json) = serde_json::to_vec_pretty(item)
@@ -243,9 +253,10 @@ impl Recorder {
                 .put(self.header.id, "meta.json", json.into())
                 .await;
         }
+        let row = item.clone();
         self.library
-            .db
-            .finish_recording(self.header.id, item.as_ref())?;
+            .in_db(move |db| db.finish_recording(id, row.as_ref()))
+            .await?;
         if item.is_none() {
             let _ = self.library.store.delete_all(self.header.id).await;
         }

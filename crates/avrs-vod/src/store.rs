@@ -74,6 +74,16 @@ impl Store {
         }
     }
 
+    /// Any `object_store` implementation (an embedder's own store, or a
+    /// test store that fails on demand); `label` names it in messages.
+    pub fn custom(inner: Arc<dyn ObjectStore>, label: &str) -> Self {
+        Self {
+            inner,
+            label: label.to_owned(),
+            local_root: None,
+        }
+    }
+
     pub fn label(&self) -> &str {
         &self.label
     }

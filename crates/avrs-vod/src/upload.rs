@@ -141,7 +141,7 @@ impl Uploads {
     }
 
     /// The staged bytes, for import; the upload stays busy meanwhile.
-    pub(crate) fn read(&self, id: &str) -> Result<(Vec<u8>, Claim<'_>)> {
+    pub(crate) fn staged(&self, id: &str) -> Result<(PathBuf, Claim<'_>)> {
         let claim = self.claim(id)?;
         let path = self.path(id)?;
         let size = self.offset(id)?;
@@ -152,9 +152,7 @@ impl Uploads {
                 max: self.max,
             });
         }
-        let data = std::fs::read(&path)
-            .map_err(|e| VodError::io(format!("cannot read {}", path.display()), e))?;
-        Ok((data, claim))
+        Ok((path, claim))
     }
 
     /// Forgets an upload and its bytes.

@@ -1,46 +1,17 @@
 //! The library's guarantees on real media (the avrs-media FLV fixture:
 //! 1 s of 720p30 H.264 + AAC, keyframes every 15 frames).
 
-use avrs_media::demux::{Demuxed, demux};
+mod common;
+
+use avrs_media::demux::Demuxed;
 use avrs_vod::{ImportMeta, Library, Recorder, VodConfig, VodError, VodId};
+use common::{FIXTURE, config, looped};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-const FIXTURE: &[u8] = include_bytes!("../../avrs-media/tests/data/testsrc2-720p30-aac.flv");
-
-fn config() -> VodConfig {
-    VodConfig {
-        segment_target: Duration::from_secs(1),
-        ..VodConfig::default()
-    }
-}
-
 async fn open(dir: &Path, config: VodConfig) -> (Arc<Library>, avrs_vod::Recovery) {
     Library::open(dir, config, 1).await.expect("library opens")
-}
-
-/// The fixture `loops` times in a row (each loop one second later).
-fn looped(loops: i64) -> Demuxed {
-    let mut demuxed = demux(FIXTURE).unwrap();
-    let one: Vec<_> = demuxed
-        .frames
-        .iter()
-        .filter(|f| f.dts < 90_000)
-        .cloned()
-        .collect();
-    demuxed.frames = (0..loops)
-        .flat_map(|n| {
-            one.iter().map(move |f| {
-                let mut f = f.clone();
-                f.dts += n * 90_000;
-                f.pts += n * 90_000;
-                f
-            })
-        })
-        .collect();
-    demuxed.frames.sort_by_key(|f| f.dts);
-    demuxed
 }
 
 fn object_dirs(dir: &Path) -> Vec<String> {
