@@ -3,8 +3,7 @@
 
 use super::error::ConnError;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Read size during the handshake: C0+C1 is 1537 bytes, C2 1536. The
 /// handshake buffers at most what it has been given, so this bounds input.
@@ -12,7 +11,9 @@ const READ_SIZE: usize = 4096;
 
 /// Runs the server side of the handshake. Returns the bytes the client sent
 /// after C2 (the start of the chunk stream). The caller bounds the time.
-pub async fn perform(stream: &mut TcpStream) -> Result<Vec<u8>, ConnError> {
+pub async fn perform(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+) -> Result<Vec<u8>, ConnError> {
     let mut handshake = Handshake::new(PeerType::Server);
     let mut buf = vec![0u8; READ_SIZE];
     loop {

@@ -1,6 +1,8 @@
 //! RTMP ingest (publish) and play.
 //!
-//! - [`serve`]: the accept loop, a connection limit, graceful stop.
+//! - [`serve`]: the accept loop, a connection limit, graceful stop;
+//!   [`serve_tls`]: the same for RTMPS, TLS first (`stream`: either kind
+//!   of connection for the session code).
 //! - `handshake`: C0-C2 / S0-S2 with rml_rtmp's sans-IO handshake.
 //! - `guard`: checks the inbound chunk stream before rml_rtmp parses it.
 //! - `session`: the per-connection driver around rml_rtmp's `ServerSession`;
@@ -41,6 +43,7 @@ mod output;
 mod play;
 mod publish;
 mod session;
+mod stream;
 
 use crate::context::NodeContext;
 use rml_rtmp::sessions::{
@@ -50,10 +53,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use stream::RtmpStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -122,6 +127,32 @@ pub async fn serve_with(
     settings: RtmpSettings,
     shutdown: CancellationToken,
 ) {
+    accept_loop(listener, None, context, max_connections, settings, shutdown).await;
+}
+
+/// RTMPS: [`serve_with`] where every connection starts with a TLS
+/// handshake (within the RTMP handshake timeout, on the connection's own
+/// task and slot). A failed handshake closes that connection only.
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    context: Arc<NodeContext>,
+    max_connections: usize,
+    settings: RtmpSettings,
+    shutdown: CancellationToken,
+) {
+    let tls = Some(acceptor);
+    accept_loop(listener, tls, context, max_connections, settings, shutdown).await;
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    context: Arc<NodeContext>,
+    max_connections: usize,
+    settings: RtmpSettings,
+    shutdown: CancellationToken,
+) {
     let settings = Arc::new(settings);
     let slots = Arc::new(Semaphore::new(max_connections));
     let refusals = Arc::new(Semaphore::new(settings.max_refusals));
@@ -143,16 +174,28 @@ pub async fn serve_with(
                 // Media is latency-bound; Nagle would hold small messages.
                 let _ = stream.set_nodelay(true);
                 let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    refuse_full(stream, peer, &refusals, &settings, max_connections, &mut tasks);
+                    let tls = tls.clone();
+                    refuse_full(stream, tls, peer, &refusals, &settings, max_connections, &mut tasks);
                     continue;
                 };
                 let context = context.clone();
                 let settings = settings.clone();
                 let stop = shutdown.child_token();
-                let span = tracing::info_span!("rtmp", %peer);
+                let tls = tls.clone();
+                let span = tracing::info_span!("rtmp", %peer, tls = tls.is_some());
                 tasks.spawn(async move {
                     let _slot = slot;
                     let _open = OpenConnection::new(&context);
+                    let stream = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        upgraded = upgrade(stream, tls.as_ref()) => match upgraded {
+                            Ok(stream) => stream,
+                            Err(err) => {
+                                tracing::info!(%err, "TLS handshake failed; connection closed");
+                                return;
+                            }
+                        },
+                    };
                     match session::run(stream, peer, context.clone(), settings, stop).await {
                         Ok(()) => tracing::debug!("connection closed"),
                         Err(err) if err.is_fault() => {
@@ -230,11 +273,21 @@ pub fn authorize_publish(
         .authorize_publish(peer, name, credential, avrs_auth::unix_now())
 }
 
+/// The connection's byte stream: as accepted, or after a TLS handshake
+/// (bounded by [`crate::tls::HANDSHAKE_TIMEOUT`]).
+async fn upgrade(tcp: TcpStream, tls: Option<&TlsAcceptor>) -> std::io::Result<RtmpStream> {
+    match tls {
+        None => Ok(tcp.into()),
+        Some(acceptor) => crate::tls::accept_tls(acceptor, tcp).await.map(Into::into),
+    }
+}
+
 /// Beyond the connection limit: tell the client why (it shows
 /// "NetConnection.Connect.Rejected") when few are being told already,
 /// otherwise just close.
 fn refuse_full(
     stream: TcpStream,
+    tls: Option<TlsAcceptor>,
     peer: SocketAddr,
     refusals: &Arc<Semaphore>,
     settings: &Arc<RtmpSettings>,
@@ -249,11 +302,15 @@ fn refuse_full(
     tasks.spawn(async move {
         let _permit = permit;
         let why = format!("server is at its limit of {max_connections} RTMP connections");
-        let _ = tokio::time::timeout(limit, reject_connect(stream, &why)).await;
+        let refuse = async {
+            let stream = upgrade(stream, tls.as_ref()).await?;
+            reject_connect(stream, &why).await
+        };
+        let _ = tokio::time::timeout(limit, refuse).await;
     });
 }
 
-async fn reject_connect(mut stream: TcpStream, why: &str) -> Result<(), error::ConnError> {
+async fn reject_connect(mut stream: RtmpStream, why: &str) -> Result<(), error::ConnError> {
     let leftover = handshake::perform(&mut stream).await?;
     let (mut session, initial) = ServerSession::new(ServerSessionConfig::new())?;
     for result in initial {

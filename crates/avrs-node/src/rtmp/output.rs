@@ -1,6 +1,7 @@
 //! The bytes waiting for a connection's socket, written vectored.
 
 use super::error::ConnError;
+use super::stream::WriteHalf;
 use bytes::{Buf, Bytes};
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -8,7 +9,6 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::AsyncWrite;
-use tokio::net::TcpStream;
 
 /// Buffers handed to one `writev` (Linux allows 1024; a wake-up rarely has
 /// more than a few dozen messages ready).
@@ -54,10 +54,10 @@ impl OutQueue {
     /// the socket's buffer is full. A viewer's socket nearly always has room,
     /// so writing straight after queueing, without a `select!` or a stall
     /// timer, is the path each message takes.
-    pub fn try_write(&mut self, stream: &TcpStream) -> io::Result<usize> {
+    pub fn try_write(&mut self, writer: &mut WriteHalf<'_>) -> io::Result<usize> {
         let mut iov = [IoSlice::new(&[]); MAX_IOV];
         let count = slices(&self.bufs, &mut iov);
-        let written = stream.try_write_vectored(&iov[..count])?;
+        let written = writer.try_write_vectored(&iov[..count])?;
         self.written(written)
     }
 

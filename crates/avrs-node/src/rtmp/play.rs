@@ -119,7 +119,7 @@ impl Viewer {
             settings,
             ..
         } = conn;
-        limit_send_buffer(&stream);
+        limit_send_buffer(stream.tcp());
         let (mut reader, mut writer) = stream.split();
         let mut buf = vec![0u8; CONTROL_READ_SIZE];
         let mut ended = false;
@@ -161,7 +161,7 @@ impl Viewer {
                     // The cheap path: everything ready goes out in one
                     // vectored write now. Only what the socket refuses waits
                     // below, under the stall timer.
-                    match out.try_write(writer.as_ref()) {
+                    match out.try_write(&mut writer) {
                         Ok(written) => self.subscriber.count_bytes_out(written),
                         Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(err) => return Err(err.into()),

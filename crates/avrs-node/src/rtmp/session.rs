@@ -7,6 +7,7 @@ use super::error::ConnError;
 use super::guard::InboundGuard;
 use super::output::OutQueue;
 use super::publish::Ingest;
+use super::stream::RtmpStream;
 use super::{RtmpSettings, authorize_publish, handshake, play};
 use crate::context::NodeContext;
 use avrs_core::live::PublishError;
@@ -19,7 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 /// Bytes read from a publisher's socket at a time. With the guard's message
@@ -58,7 +58,7 @@ enum Step {
 
 /// The state of one connection after the handshake.
 pub struct Connection {
-    pub stream: TcpStream,
+    pub stream: RtmpStream,
     pub peer: SocketAddr,
     pub context: Arc<NodeContext>,
     pub settings: Arc<RtmpSettings>,
@@ -73,7 +73,7 @@ pub struct Connection {
 
 /// Serves one accepted connection to its end.
 pub async fn run(
-    mut stream: TcpStream,
+    mut stream: RtmpStream,
     peer: SocketAddr,
     context: Arc<NodeContext>,
     settings: Arc<RtmpSettings>,
@@ -161,7 +161,7 @@ pub async fn linger_for(
 
 impl Connection {
     fn new(
-        stream: TcpStream,
+        stream: RtmpStream,
         peer: SocketAddr,
         context: Arc<NodeContext>,
         settings: Arc<RtmpSettings>,
