@@ -232,6 +232,7 @@ mod tests {
             attached: true,
             children: 0,
             child_cap: 8,
+            parent: None,
         });
         v.upsert_state(s);
     }

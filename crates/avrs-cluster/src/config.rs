@@ -49,9 +49,12 @@ impl ClusterConfig {
     /// each datagram; `expected_members` sizes retransmissions.
     pub fn foca_config(&self, seal_overhead: usize, expected_members: usize) -> foca::Config {
         let probe_period = self.heartbeat_interval.max(Duration::from_millis(30));
-        // Retransmit each update about log2(n) * 4 times (memberlist's rule).
+        // Retransmit each update about log2(n) * 2 times: enough for an
+        // epidemic to reach everyone (each send reaches a random member),
+        // while log2(n) * 4 (memberlist's rule) filled every datagram with
+        // state items at 200 nodes and starved membership updates.
         let log2 = usize::BITS - expected_members.max(2).leading_zeros();
-        let max_transmissions = u8::try_from((log2 * 4).clamp(6, 40)).unwrap_or(40);
+        let max_transmissions = u8::try_from((log2 * 2).clamp(6, 20)).unwrap_or(20);
         let payload = self
             .max_datagram
             .saturating_sub(seal_overhead)
@@ -98,6 +101,6 @@ mod tests {
         assert_eq!(f.probe_period, Duration::from_millis(500));
         assert!(f.probe_rtt < f.probe_period);
         assert_eq!(f.max_packet_size.get(), 1400 - 110);
-        assert_eq!(f.max_transmissions.get(), 32);
+        assert_eq!(f.max_transmissions.get(), 16);
     }
 }

@@ -32,7 +32,7 @@ pub use error::{ClusterError, Result};
 pub use identity::{MemberId, PeerAddr};
 pub use membership::{GossipStats, Membership, MembershipEvent, Transmit};
 pub use route::{Requester, RouteCandidate, plan_route, route_cost, route_find};
-pub use state::{ContentLocation, Load, NodeState};
+pub use state::{ContentLocation, Load, NodeState, ServiceAddrs};
 pub use table::{RouteCheck, RouteGrant, RouteTable, Upstream};
 pub use view::{ClusterView, Liveness, MemberInfo};
 

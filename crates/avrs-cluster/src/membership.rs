@@ -21,6 +21,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
+/// An unchanged state is spread again this many heartbeats after the last
+/// publication (for members that joined since). Changes go out at once.
+pub const STATE_REFRESH_HEARTBEATS: u32 = 10;
+
 type Swim = Foca<MemberId, MemberCodec, Pcg64Mcg, StateBroadcasts>;
 
 /// A sealed datagram to send.
@@ -90,6 +94,11 @@ pub struct Membership {
     outbox: VecDeque<Transmit>,
     events: VecDeque<MembershipEvent>,
     stats: GossipStats,
+    /// Where we announced ourselves, and when: retried while nobody
+    /// answered (a lost announce would otherwise leave us alone for good,
+    /// since periodic announces go to known members only).
+    seeds: Vec<MemberId>,
+    last_join: Duration,
 }
 
 impl Membership {
@@ -136,6 +145,8 @@ impl Membership {
             outbox: VecDeque::new(),
             events: VecDeque::new(),
             stats: GossipStats::default(),
+            seeds: Vec::new(),
+            last_join: Duration::ZERO,
         };
         node.publish(initial, Duration::ZERO)?;
         Ok(node)
@@ -168,6 +179,8 @@ impl Membership {
 
     /// Announces this node to known members (the host, a seed list).
     pub fn join(&mut self, seeds: &[MemberId], now: Duration) -> Result<()> {
+        self.seeds = seeds.to_vec();
+        self.last_join = now;
         for seed in seeds {
             self.swim
                 .announce(*seed, &mut self.runtime)
@@ -249,13 +262,22 @@ impl Membership {
             }
             self.flush(now);
         }
+        if self.swim.num_members() == 0
+            && !self.seeds.is_empty()
+            && now.saturating_sub(self.last_join) >= self.config.heartbeat_interval
+        {
+            let seeds = std::mem::take(&mut self.seeds);
+            let _ = self.join(&seeds, now);
+        }
         self.refresh_suspects();
         for gone in self.view.expire(now, self.config.reconnect_timeout) {
             self.events.push_back(MembershipEvent::Forgotten(gone));
         }
         // States stop spreading after foca's retransmissions; refresh ours
         // so members that join later learn it too.
-        if now.saturating_sub(self.last_publish) >= self.config.heartbeat_interval * 5 {
+        if now.saturating_sub(self.last_publish)
+            >= self.config.heartbeat_interval * STATE_REFRESH_HEARTBEATS
+        {
             let state = self.own.clone();
             let _ = self.publish(state, now);
         }

@@ -122,6 +122,7 @@ mod tests {
             attached: true,
             children,
             child_cap: 8,
+            parent: None,
         });
         view.upsert_state(s);
     }

@@ -9,9 +9,10 @@ use bytes::{Buf, BufMut};
 /// At most this many contents ride in one node's state, so one state item
 /// always fits a gossip datagram with room for others.
 pub const MAX_ADVERTISED_CONTENTS: usize = 16;
-const FORMAT: u8 = 1;
-const FIXED_LEN: usize = 1 + 32 + 8 + 2 + 2 + 18 + 1;
-const CONTENT_LEN: usize = 16 + 1 + 1 + 2 + 2;
+/// Format 2 added the service addresses and each content's parent.
+const FORMAT: u8 = 2;
+const FIXED_LEN: usize = 1 + 32 + 8 + 2 + 2 + 18 + ServiceAddrs::LEN + 1;
+const CONTENT_LEN: usize = 16 + 1 + 1 + 2 + 2 + 32;
 /// Largest encoded state.
 pub const MAX_STATE_LEN: usize = FIXED_LEN + MAX_ADVERTISED_CONTENTS * CONTENT_LEN;
 
@@ -43,6 +44,34 @@ impl Load {
     }
 }
 
+/// Where a node serves clients: one IP (IPv6 or IPv4-mapped) and the
+/// ports of its listeners; 0 = not listening. The balancer redirects to
+/// these and relays pull from `quic`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServiceAddrs {
+    pub ip: [u8; 16],
+    pub http: u16,
+    pub quic: u16,
+    pub rtmp: u16,
+}
+
+impl ServiceAddrs {
+    pub const LEN: usize = 16 + 2 + 2 + 2;
+
+    /// `port` at this node's IP, or None when not listening.
+    pub fn socket(&self, port: u16) -> Option<std::net::SocketAddr> {
+        if port == 0 {
+            return None;
+        }
+        let ip = std::net::Ipv6Addr::from(self.ip);
+        let ip = match ip.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => std::net::IpAddr::V6(ip),
+        };
+        Some(std::net::SocketAddr::new(ip, port))
+    }
+}
+
 /// One content a node holds, and where it sits in that content's tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentLocation {
@@ -53,6 +82,9 @@ pub struct ContentLocation {
     pub attached: bool,
     pub children: u16,
     pub child_cap: u16,
+    /// The member this node pulls the content from (None at the origin):
+    /// lets a parent count its children from gossip alone.
+    pub parent: Option<Hash32>,
 }
 
 /// A node's gossiped state. A newer `version` from the same member replaces
@@ -64,6 +96,7 @@ pub struct NodeState {
     pub roles: Roles,
     pub region: u16,
     pub load: Load,
+    pub service: ServiceAddrs,
     pub contents: Vec<ContentLocation>,
 }
 
@@ -75,6 +108,7 @@ impl NodeState {
             roles,
             region,
             load: Load::default(),
+            service: ServiceAddrs::default(),
             contents: Vec::new(),
         }
     }
@@ -102,6 +136,10 @@ impl NodeState {
         out.put_u32(l.egress_kbps);
         out.put_u32(l.max_egress_kbps);
         out.put_u16(l.cpu_permille);
+        out.put_slice(&self.service.ip);
+        out.put_u16(self.service.http);
+        out.put_u16(self.service.quic);
+        out.put_u16(self.service.rtmp);
         out.put_u8(self.contents.len() as u8);
         for c in &self.contents {
             out.put_slice(&c.content.to_bytes());
@@ -109,6 +147,8 @@ impl NodeState {
             out.put_u8(u8::from(c.attached));
             out.put_u16(c.children);
             out.put_u16(c.child_cap);
+            // All zeros is no parent: no key hashes to zero in practice.
+            out.put_slice(c.parent.unwrap_or_default().as_bytes());
         }
         Ok(())
     }
@@ -140,6 +180,14 @@ impl NodeState {
             max_egress_kbps: bytes.get_u32(),
             cpu_permille: bytes.get_u16().min(1000),
         };
+        let mut ip = [0u8; 16];
+        bytes.copy_to_slice(&mut ip);
+        let service = ServiceAddrs {
+            ip,
+            http: bytes.get_u16(),
+            quic: bytes.get_u16(),
+            rtmp: bytes.get_u16(),
+        };
         let count = usize::from(bytes.get_u8());
         if count > MAX_ADVERTISED_CONTENTS {
             return Err(ClusterError::TooLarge {
@@ -161,12 +209,17 @@ impl NodeState {
                 1 => true,
                 _ => return Err(ClusterError::Malformed("attached flag")),
             };
+            let children = bytes.get_u16();
+            let child_cap = bytes.get_u16();
+            let mut parent = [0u8; 32];
+            bytes.copy_to_slice(&mut parent);
             contents.push(ContentLocation {
                 content: Guuid::from_bytes(id),
                 depth,
                 attached,
-                children: bytes.get_u16(),
-                child_cap: bytes.get_u16(),
+                children,
+                child_cap,
+                parent: (parent != [0; 32]).then_some(Hash32(parent)),
             });
         }
         Ok(Self {
@@ -175,6 +228,7 @@ impl NodeState {
             roles,
             region,
             load,
+            service,
             contents,
         })
     }
@@ -196,7 +250,9 @@ mod tests {
             attached: true,
             children: 3,
             child_cap: 8,
+            parent: Some(Hash32([4; 32])),
         });
+        s.service.http = 8080;
         s
     }
 

@@ -268,6 +268,10 @@ impl RouteTable {
                 attached: r.upstream != Upstream::Detached,
                 children: u16::try_from(r.children.len()).unwrap_or(u16::MAX),
                 child_cap: self.cap(&r.upstream),
+                parent: match &r.upstream {
+                    Upstream::Relay { path } => path.last().copied(),
+                    _ => None,
+                },
             })
             .collect()
     }

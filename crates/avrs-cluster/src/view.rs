@@ -80,6 +80,11 @@ impl ClusterView {
     /// Records a member the membership layer reports up (or ourselves).
     pub fn member_up(&mut self, id: MemberId) {
         let info = self.entry(id.key);
+        // A restarted member (new incarnation) listens elsewhere now: its
+        // old state would send clients to dead addresses.
+        if info.id.is_some_and(|old| old.incarnation != id.incarnation) {
+            info.state = None;
+        }
         info.id = Some(id);
         info.liveness = Liveness::Alive;
     }

@@ -7,6 +7,7 @@
 //! [`SimConfig`]: the same seed gives the same [`Report`].
 
 pub mod config;
+mod lifecycle;
 mod measure;
 mod queue;
 pub mod report;

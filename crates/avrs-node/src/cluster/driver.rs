@@ -1,0 +1,392 @@
+//! The gossip socket and its timers: moves datagrams between UDP and the
+//! sans-IO membership, admits members (host) or asks to be admitted
+//! (others), and publishes this node's state when it changes.
+
+use super::advert::Advertiser;
+use super::roster::{Approvals, JoinOutcome};
+use super::wire::{self, JoinRequest, KIND_GOSSIP, KIND_JOIN, KIND_ROSTER, RosterEntry};
+use super::{Cluster, ClusterOptions, SocketAddrs, lock, relay};
+use crate::context::NodeContext;
+use avrs_cluster::{
+    AuthMode, Balancer, ClusterConfig, GossipAuth, MemberId, Membership, MembershipEvent, PeerAddr,
+};
+use avrs_crypto::SigningKey;
+use avrs_proto::Hash32;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+/// Largest datagram read (a roster of many ML-DSA keys is the biggest).
+const MAX_DATAGRAM: usize = 65_535;
+/// How often a member not yet admitted asks again, and how often the host
+/// re-sends the roster to everyone (a lost datagram is then repaired).
+const JOIN_EVERY: Duration = Duration::from_millis(300);
+const ROSTER_EVERY: Duration = Duration::from_secs(3);
+/// Housekeeping tick: state publication, join retries.
+const TICK: Duration = Duration::from_millis(100);
+/// A JOIN or ROSTER older or newer than this is refused (replays).
+const MAX_SKEW_SECS: u64 = 300;
+
+pub(super) async fn start(
+    context: Arc<NodeContext>,
+    options: ClusterOptions,
+    key: Arc<SigningKey>,
+    addrs: SocketAddrs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Arc<Cluster>, tokio::task::JoinHandle<()>)> {
+    let socket = UdpSocket::bind(options.gossip_address).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen for gossip on {}: {e}",
+            options.gossip_address
+        )
+    })?;
+    let bound = socket.local_addr()?;
+    let ip = options.advertise_ip.unwrap_or(match bound.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    });
+    let me = MemberId {
+        key: key.id(),
+        addr: peer_addr(SocketAddr::new(ip, bound.port())),
+        // A restarted node must win over its earlier, down identity.
+        incarnation: unix_secs() as u32,
+    };
+    let config = ClusterConfig {
+        heartbeat_interval: options.heartbeat_interval,
+        reconnect_timeout: options.reconnect_timeout,
+        ..ClusterConfig::default()
+    };
+    let store = options
+        .state_dir
+        .as_ref()
+        .filter(|_| options.host_gossip.is_none())
+        .map(|dir| dir.join("members"));
+    let approvals = Approvals::load(options.members_file.as_deref(), store)?;
+    let advertiser = Advertiser::new(&options, ip, addrs, config.clone());
+    let mut initial = advertiser.state(&context, None);
+    initial.member = me.key;
+    // Versions must grow across restarts, or members that still hold the
+    // old states would take the new ones for stale: start from the clock
+    // (a state is published far less often than once per millisecond).
+    initial.version = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let auth = GossipAuth::new(AuthMode::Signed(clone_key(&key)?));
+    let membership = Membership::new(
+        me,
+        initial,
+        config.clone(),
+        auth,
+        u64::from(me.incarnation),
+        64,
+    )?;
+    let cluster = Arc::new(Cluster {
+        me: me.key,
+        roles: options.roles,
+        region: options.region,
+        gossip_address: SocketAddr::new(ip, bound.port()),
+        config: config.clone(),
+        view: Mutex::new(membership.view().clone()),
+        balancer: Mutex::new(Balancer::new(
+            config.autoscale_threshold_permille,
+            Duration::from_secs(60),
+        )),
+        stats: Mutex::new(membership.stats()),
+        approvals: Mutex::new(approvals),
+        relays: relay::Relays::default(),
+        shutdown: shutdown.clone(),
+    });
+    let driver = Driver {
+        socket,
+        membership,
+        cluster: cluster.clone(),
+        context,
+        key,
+        me,
+        cluster_hash: avrs_crypto::sha3_256(options.cluster_name.as_bytes()),
+        host_gossip: options.host_gossip,
+        host_id: options.host_id,
+        admitted: options.host_gossip.is_none(),
+        advertiser,
+        started: Instant::now(),
+        last_join: None,
+        last_roster: None,
+    };
+    let task = tokio::spawn(driver.run(shutdown));
+    Ok((cluster, task))
+}
+
+/// The node key as a second value: the membership owns its own copy.
+fn clone_key(key: &SigningKey) -> anyhow::Result<SigningKey> {
+    let text = avrs_crypto::keyfile::encode(key);
+    avrs_crypto::keyfile::decode(text.as_bytes())
+        .map_err(|problem| anyhow::anyhow!("cannot copy the node key: {problem:?}"))
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn peer_addr(addr: SocketAddr) -> PeerAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    };
+    PeerAddr {
+        ip: ip.octets(),
+        port: addr.port(),
+    }
+}
+
+fn socket_addr(addr: PeerAddr) -> SocketAddr {
+    let ip = std::net::Ipv6Addr::from(addr.ip);
+    match ip.to_ipv4_mapped() {
+        Some(v4) => SocketAddr::new(IpAddr::V4(v4), addr.port),
+        None => SocketAddr::new(IpAddr::V6(ip), addr.port),
+    }
+}
+
+struct Driver {
+    socket: UdpSocket,
+    membership: Membership,
+    cluster: Arc<Cluster>,
+    context: Arc<NodeContext>,
+    key: Arc<SigningKey>,
+    me: MemberId,
+    cluster_hash: Hash32,
+    host_gossip: Option<SocketAddr>,
+    host_id: Option<Hash32>,
+    /// The host let us in (always true on the host).
+    admitted: bool,
+    advertiser: Advertiser,
+    started: Instant,
+    last_join: Option<Instant>,
+    last_roster: Option<Instant>,
+}
+
+impl Driver {
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    async fn run(mut self, shutdown: CancellationToken) {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let due = self.membership.poll_timeout();
+            let sleep = due.map(|at| self.started + at);
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    let _ = self.membership.leave(self.now());
+                    self.flush().await;
+                    return;
+                }
+                received = self.socket.recv_from(&mut buf) => match received {
+                    Ok((len, from)) => self.on_datagram(&buf[..len], from).await,
+                    Err(err) => tracing::debug!(%err, "cluster: gossip receive failed"),
+                },
+                _ = sleep_until(sleep), if sleep.is_some() => {
+                    self.membership.handle_timeout(self.now());
+                }
+                _ = tick.tick() => self.on_tick().await,
+            }
+            self.flush().await;
+        }
+    }
+
+    async fn on_datagram(&mut self, datagram: &[u8], from: SocketAddr) {
+        let Some((&kind, body)) = datagram.split_first() else {
+            return;
+        };
+        match kind {
+            KIND_GOSSIP => {
+                // Refused datagrams (unknown or forged senders) change nothing.
+                if let Err(err) = self.membership.handle_datagram(body, self.now()) {
+                    tracing::trace!(%err, %from, "cluster: gossip refused");
+                }
+            }
+            KIND_JOIN if self.host_gossip.is_none() => self.on_join(body, from).await,
+            KIND_ROSTER if self.host_gossip.is_some() => self.on_roster(body, from),
+            _ => {}
+        }
+    }
+
+    fn fresh(&self, unix: u64, cluster: Hash32) -> bool {
+        cluster == self.cluster_hash && unix.abs_diff(unix_secs()) <= MAX_SKEW_SECS
+    }
+
+    /// Host: admit an approved member, or keep its request for an operator.
+    async fn on_join(&mut self, body: &[u8], from: SocketAddr) {
+        let join: JoinRequest = match wire::decode_join(body) {
+            Ok(join) if self.fresh(join.unix_secs, join.cluster) => join,
+            Ok(_) => return,
+            Err(err) => {
+                tracing::debug!(%err, %from, "cluster: join refused");
+                return;
+            }
+        };
+        let outcome = lock(&self.cluster.approvals).on_join(&join);
+        match outcome {
+            JoinOutcome::Approved => self.send_roster(Some(socket_addr(join.member.addr))).await,
+            JoinOutcome::Pending => tracing::info!(
+                id = %join.member.key.to_hex(), roles = %join.roles,
+                "cluster: join request waiting: avrs cluster approve {}", join.member.key.to_hex()
+            ),
+        }
+    }
+
+    /// Member: the host's roster gives every approved key; the first one
+    /// lets us join.
+    fn on_roster(&mut self, body: &[u8], from: SocketAddr) {
+        let roster = match wire::decode_roster(body) {
+            Ok(roster) if self.fresh(roster.unix_secs, roster.cluster) => roster,
+            _ => return,
+        };
+        let signer = roster.signer.id();
+        match self.host_id {
+            Some(host) if host != signer => return,
+            Some(_) => {}
+            None if Some(from) == self.host_gossip => self.host_id = Some(signer),
+            None => return,
+        }
+        let auth = self.membership.auth_mut();
+        for entry in &roster.entries {
+            auth.approve(entry.key.clone());
+        }
+        if !roster.entries.iter().any(|e| e.member.key == self.me.key) {
+            return;
+        }
+        if !self.admitted {
+            self.admitted = true;
+            let seeds: Vec<MemberId> = roster
+                .entries
+                .iter()
+                .filter(|e| e.member.key == signer)
+                .map(|e| e.member)
+                .collect();
+            tracing::info!("cluster: admitted by the host; joining");
+            if let Err(err) = self.membership.join(&seeds, self.now()) {
+                tracing::warn!(%err, "cluster: cannot join");
+            }
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let now = Instant::now();
+        if !self.admitted
+            && let Some(host) = self.host_gossip
+            && self.last_join.is_none_or(|t| now - t >= JOIN_EVERY)
+        {
+            self.last_join = Some(now);
+            let join = JoinRequest {
+                cluster: self.cluster_hash,
+                unix_secs: unix_secs(),
+                roles: self.cluster.roles,
+                member: self.me,
+                key: self.key.public_key().clone(),
+            };
+            if let Ok(bytes) = wire::encode_join(&join, &self.key) {
+                let _ = self.socket.send_to(&bytes, host).await;
+            }
+        }
+        if self.host_gossip.is_none() {
+            let changed = std::mem::take(&mut lock(&self.cluster.approvals).changed);
+            if changed || self.last_roster.is_none_or(|t| now - t >= ROSTER_EVERY) {
+                self.last_roster = Some(now);
+                self.approve_all();
+                self.send_roster(None).await;
+            }
+        }
+        let view = self.membership.view().clone();
+        let state = self
+            .advertiser
+            .state(&self.context, Some((&view, &self.cluster.relays)));
+        if self
+            .advertiser
+            .should_publish(&state, self.membership.own_state(), now)
+        {
+            let _ = self.membership.publish(state, self.now());
+        }
+    }
+
+    /// Host: everyone approved may gossip with us.
+    fn approve_all(&mut self) {
+        let keys: Vec<_> = lock(&self.cluster.approvals)
+            .approved
+            .values()
+            .map(|e| e.key.clone())
+            .collect();
+        let auth = self.membership.auth_mut();
+        for key in keys {
+            auth.approve(key);
+        }
+    }
+
+    /// Host: the roster to one member, or to every approved member.
+    async fn send_roster(&mut self, to: Option<SocketAddr>) {
+        self.approve_all();
+        let mut entries: Vec<RosterEntry> = lock(&self.cluster.approvals)
+            .approved
+            .values()
+            .take(wire::MAX_ROSTER - 1)
+            .cloned()
+            .collect();
+        entries.push(RosterEntry {
+            key: self.key.public_key().clone(),
+            member: *self.membership.id(),
+        });
+        let Ok(bytes) = wire::encode_roster(self.cluster_hash, unix_secs(), &entries, &self.key)
+        else {
+            return;
+        };
+        let targets: Vec<SocketAddr> = match to {
+            Some(addr) => vec![addr],
+            None => entries
+                .iter()
+                .filter(|e| e.member.key != self.me.key)
+                .map(|e| socket_addr(e.member.addr))
+                .collect(),
+        };
+        for target in targets {
+            let _ = self.socket.send_to(&bytes, target).await;
+        }
+    }
+
+    /// Sends what the membership wants sent and shares its view.
+    async fn flush(&mut self) {
+        while let Some(transmit) = self.membership.poll_transmit() {
+            let mut datagram = Vec::with_capacity(1 + transmit.datagram.len());
+            datagram.push(KIND_GOSSIP);
+            datagram.extend_from_slice(&transmit.datagram);
+            let _ = self
+                .socket
+                .send_to(&datagram, socket_addr(transmit.to.addr))
+                .await;
+        }
+        while let Some(event) = self.membership.poll_event() {
+            match event {
+                MembershipEvent::MemberUp(id) => {
+                    tracing::info!(member = %id.key.to_hex(), "cluster: member up")
+                }
+                MembershipEvent::MemberDown(id) => {
+                    tracing::info!(member = %id.key.to_hex(), "cluster: member down")
+                }
+                _ => {}
+            }
+        }
+        self.cluster
+            .set_view(self.membership.view().clone(), self.membership.stats());
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}

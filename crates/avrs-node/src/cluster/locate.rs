@@ -1,0 +1,53 @@
+//! The hook viewer outputs call for a name that is not live here: if a
+//! member holds it, start the relay and wait (at most [`WAIT_FOR_RELAY`])
+//! for it to appear, instead of answering 404 at once.
+
+use crate::context::NodeContext;
+use avrs_core::live::LiveContent;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Longest a viewer waits for a relay to start.
+pub const WAIT_FOR_RELAY: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(20);
+
+/// The live content `name` (`live/NAME`): local, or relayed from the
+/// cluster. `None` when no member holds it or the relay did not start in
+/// time.
+pub async fn find_live(context: &Arc<NodeContext>, name: &str) -> Option<Arc<LiveContent>> {
+    if let Some(content) = live_here(context, name) {
+        return Some(content);
+    }
+    let cluster = context.cluster.get()?;
+    if !cluster.relays.ensure(context, cluster, name) {
+        return None;
+    }
+    let deadline = Instant::now() + WAIT_FOR_RELAY;
+    while Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+        if let Some(content) = live_here(context, name) {
+            return Some(content);
+        }
+    }
+    None
+}
+
+fn live_here(context: &NodeContext, name: &str) -> Option<Arc<LiveContent>> {
+    context.registry.get(name).filter(|c| !c.is_ended())
+}
+
+/// For LL-HLS: when `name` is not packaged here, relay it and wait (at
+/// most [`WAIT_FOR_RELAY`]) until its packager runs.
+pub async fn wait_for_hls(context: &Arc<NodeContext>, name: &str) {
+    if context.hls.get(name).is_some() || context.cluster.get().is_none() {
+        return;
+    }
+    let deadline = Instant::now() + WAIT_FOR_RELAY;
+    if find_live(context, name).await.is_none() {
+        return;
+    }
+    while context.hls.get(name).is_none() && Instant::now() < deadline {
+        tokio::time::sleep(POLL).await;
+    }
+}

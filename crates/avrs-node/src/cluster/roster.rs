@@ -1,0 +1,215 @@
+//! The host's record of who may be a member: ids approved ahead of time
+//! (the `members_file`), members approved with their keys (persisted under
+//! `DATA_DIR/cluster/members`), and join requests waiting for
+//! `avrs cluster approve ID`.
+
+use super::wire::{JoinRequest, RosterEntry};
+use avrs_cluster::{MemberId, PeerAddr};
+use avrs_crypto::{Algorithm, PublicKey};
+use avrs_proto::Hash32;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Join requests kept waiting for an operator, at most.
+const MAX_PENDING: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct Approvals {
+    /// Ids whose join is approved when it arrives.
+    preapproved: BTreeSet<Hash32>,
+    pub approved: BTreeMap<Hash32, RosterEntry>,
+    pub pending: BTreeMap<Hash32, RosterEntry>,
+    /// Where approved members are kept across restarts (host only).
+    store: Option<PathBuf>,
+    /// The approved set changed since the roster was last sent.
+    pub changed: bool,
+}
+
+/// What happened to a join request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinOutcome {
+    Approved,
+    Pending,
+}
+
+impl Approvals {
+    /// Reads the members file (one id in hex per line, `#` comments) and the
+    /// persisted approvals. A missing store is an empty one.
+    pub fn load(members_file: Option<&Path>, store: Option<PathBuf>) -> anyhow::Result<Self> {
+        let mut approvals = Self {
+            store,
+            ..Self::default()
+        };
+        if let Some(path) = members_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("members_file {}: {e}", path.display()))?;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.split('#').next().unwrap_or("").trim();
+                if line.is_empty() {
+                    continue;
+                }
+                let id = Hash32::from_hex(line).map_err(|_| {
+                    anyhow::anyhow!("members_file {}:{}: not a member id", path.display(), n + 1)
+                })?;
+                approvals.preapproved.insert(id);
+            }
+        }
+        if let Some(path) = &approvals.store
+            && let Ok(text) = std::fs::read_to_string(path)
+        {
+            for line in text.lines() {
+                if let Some(entry) = parse_entry(line) {
+                    approvals.approved.insert(entry.member.key, entry);
+                }
+            }
+        }
+        Ok(approvals)
+    }
+
+    /// Records a join request; approved when its id was approved before
+    /// (file, earlier approval, or `approve`).
+    pub fn on_join(&mut self, join: &JoinRequest) -> JoinOutcome {
+        let id = join.member.key;
+        let entry = RosterEntry {
+            key: join.key.clone(),
+            member: join.member,
+        };
+        if self.preapproved.contains(&id) || self.approved.contains_key(&id) {
+            if self.approved.get(&id) != Some(&entry) {
+                self.approved.insert(id, entry);
+                self.changed = true;
+                self.save();
+            }
+            return JoinOutcome::Approved;
+        }
+        if self.pending.len() < MAX_PENDING || self.pending.contains_key(&id) {
+            self.pending.insert(id, entry);
+        }
+        JoinOutcome::Pending
+    }
+
+    /// MEMBER_REQUEST_APPROVE: a waiting request is approved at once; an
+    /// unknown id is approved for when it asks.
+    pub fn approve(&mut self, id: Hash32) -> bool {
+        self.preapproved.insert(id);
+        match self.pending.remove(&id) {
+            Some(entry) => {
+                self.approved.insert(id, entry);
+                self.changed = true;
+                self.save();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.store else {
+            return;
+        };
+        let text: String = self.approved.values().map(format_entry).collect();
+        if let Err(err) = write_atomically(path, text.as_bytes()) {
+            tracing::error!(%err, path = %path.display(), "cluster: cannot save the members");
+        }
+    }
+}
+
+fn format_entry(e: &RosterEntry) -> String {
+    let ip = std::net::Ipv6Addr::from(e.member.addr.ip);
+    format!(
+        "{} {} {} [{ip}]:{} {}\n",
+        e.member.key.to_hex(),
+        e.key.algorithm().sign_type_code(),
+        hex(e.key.as_bytes()),
+        e.member.addr.port,
+        e.member.incarnation,
+    )
+}
+
+fn parse_entry(line: &str) -> Option<RosterEntry> {
+    let mut words = line.split_whitespace();
+    let id = Hash32::from_hex(words.next()?).ok()?;
+    let algorithm = Algorithm::from_sign_type_code(words.next()?.parse().ok()?).ok()?;
+    let key = PublicKey::from_bytes(algorithm, &unhex(words.next()?)?).ok()?;
+    let addr: std::net::SocketAddrV6 = words.next()?.parse().ok()?;
+    let incarnation = words.next()?.parse().ok()?;
+    (key.id() == id).then_some(RosterEntry {
+        key,
+        member: MemberId {
+            key: id,
+            addr: PeerAddr {
+                ip: addr.ip().octets(),
+                port: addr.port(),
+            },
+            incarnation,
+        },
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || text.len() > 16_384 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Writes `path` through a temporary file and a rename, so a crash leaves
+/// the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use avrs_crypto::SigningKey;
+    use avrs_proto::avrs::Roles;
+
+    fn join(n: u8) -> JoinRequest {
+        let k = SigningKey::from_seed(Algorithm::Ed25519, &[n; 32]).unwrap();
+        JoinRequest {
+            cluster: Hash32::default(),
+            unix_secs: 0,
+            roles: Roles::SERVER,
+            member: MemberId {
+                key: k.id(),
+                addr: PeerAddr {
+                    ip: std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped().octets(),
+                    port: 9,
+                },
+                incarnation: 3,
+            },
+            key: k.public_key().clone(),
+        }
+    }
+
+    #[test]
+    fn file_preapproves_cli_approves_and_store_survives() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("members");
+        let (a, b) = (join(1), join(2));
+        std::fs::write(&list, format!("# servers\n{}\n", a.member.key.to_hex())).unwrap();
+        let store = dir.path().join("cluster/members");
+        let mut approvals = Approvals::load(Some(&list), Some(store.clone())).unwrap();
+        assert_eq!(approvals.on_join(&a), JoinOutcome::Approved);
+        assert_eq!(approvals.on_join(&b), JoinOutcome::Pending);
+        assert!(approvals.approve(b.member.key));
+        let again = Approvals::load(None, Some(store)).unwrap();
+        assert_eq!(again.approved.len(), 2);
+        assert_eq!(again.approved[&b.member.key].member, b.member);
+        std::fs::write(&list, "not-hex\n").unwrap();
+        assert!(Approvals::load(Some(&list), None).is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! The cluster from the command line: the `[cluster]` section (and
+//! `--gossip`) as the node's cluster options, and `avrs cluster approve` /
+//! `avrs cluster members`, which talk to a node's HTTP API.
+//!
+//! `[cluster]` keys: `gossip_address` (IP:PORT of the gossip socket),
+//! `host_id` (hex id of the host's key; without it the first roster from
+//! `host_address` is believed), `members_file` (host: ids approved ahead of
+//! time, one per line), `region` (0–65535), `advertise_ip` (the address
+//! members and clients reach this node at).
+
+use anyhow::{Context, Result, bail};
+use avrs_config::{Config, Host};
+use avrs_node::cluster::ClusterOptions;
+use avrs_proto::Hash32;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::time::Duration;
+
+/// The node's cluster options: `None` when neither `[cluster]` nor
+/// `--gossip` is given (a lone node, as before).
+pub fn options(config: &Config, gossip_flag: Option<&str>) -> Result<Option<ClusterOptions>> {
+    let section = config.extension("cluster");
+    if section.is_none() && gossip_flag.is_none() {
+        return Ok(None);
+    }
+    let mut options = ClusterOptions {
+        cluster_name: config.cluster_id.to_string(),
+        heartbeat_interval: config.heartbeat_interval,
+        reconnect_timeout: config.reconnect_timeout,
+        state_dir: Some(config.data_dir.join("cluster")),
+        gossip_address: SocketAddr::from(([0, 0, 0, 0], 7946)),
+        ..ClusterOptions::loopback(config.roles, None)
+    };
+    if let Some(host) = &config.host_address {
+        let host_text = match &host.host {
+            Host::Ip(ip) => SocketAddr::new(*ip, host.port).to_string(),
+            Host::Name(name) => format!("{name}:{}", host.port),
+        };
+        let resolved = host_text
+            .to_socket_addrs()
+            .with_context(|| format!("host_address {host_text}"))?
+            .next()
+            .with_context(|| format!("host_address {host_text} has no address"))?;
+        options.host_gossip = Some(resolved);
+    } else if !config.roles.contains(avrs_proto::avrs::Roles::HOST) {
+        bail!(
+            "[cluster]: a node without the host role needs host_address (the host's gossip address)"
+        );
+    }
+    if let Some(section) = section {
+        let base = Path::new(&section.file).parent().unwrap_or(Path::new(""));
+        for entry in &section.section.entries {
+            let at = || format!("{}:{}: [cluster] {}", section.file, entry.line, entry.key);
+            let value = entry.value.trim();
+            match entry.key.as_str() {
+                "gossip_address" => options.gossip_address = value.parse().with_context(at)?,
+                "host_id" => {
+                    options.host_id = Some(
+                        Hash32::from_hex(value).map_err(|e| anyhow::anyhow!("{}: {e}", at()))?,
+                    )
+                }
+                "members_file" => options.members_file = Some(base.join(value)),
+                "region" => options.region = value.parse().with_context(at)?,
+                "advertise_ip" => options.advertise_ip = Some(value.parse().with_context(at)?),
+                _ => bail!("{}: unknown key", at()),
+            }
+        }
+    }
+    if let Some(flag) = gossip_flag {
+        options.gossip_address = flag.parse().context("--gossip")?;
+    }
+    Ok(Some(options))
+}
+
+/// `avrs cluster …`.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    command: ClusterCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ClusterCommand {
+    /// Approve a member's join request (run on the host).
+    Approve {
+        /// The member id (64 hex digits) its node prints at start.
+        id: String,
+        /// The host's HTTP API, IP:PORT.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: SocketAddr,
+    },
+    /// Print a node's view of the cluster (JSON).
+    Members {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        api: SocketAddr,
+    },
+}
+
+pub fn run(args: ClusterArgs) -> Result<()> {
+    let (status, body) = match args.command {
+        ClusterCommand::Approve { id, api } => {
+            Hash32::from_hex(&id).map_err(|_| anyhow::anyhow!("not a member id: {id}"))?;
+            let json = serde_json::json!({ "id": id }).to_string();
+            request(api, "POST", "/api/cluster/approve", &json)?
+        }
+        ClusterCommand::Members { api } => request(api, "GET", "/api/cluster/members", "")?,
+    };
+    if status != 200 {
+        bail!("the node answered {status}: {}", body.trim());
+    }
+    println!("{}", body.trim());
+    Ok(())
+}
+
+/// One HTTP/1.0 request on loopback; the API is small and local.
+fn request(api: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&api, Duration::from_secs(5))
+        .with_context(|| format!("connect to {api}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {api}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.take(1 << 20).read_to_string(&mut response)?;
+    let status = response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok((status, body.to_owned()))
+}

@@ -1,0 +1,446 @@
+//! A cluster of separate `avrs serve` processes on loopback: 1 host, 1
+//! balancer, 3 servers, admitted by the host's members file. ffmpeg
+//! publishes to server 1; two HTTP-FLV viewers go through the balancer to
+//! servers 2 and 3, which relay the stream from server 1. One of them is
+//! killed with SIGKILL mid-stream: its viewer asks the balancer again and
+//! must play again within 2 s. The killed node is restarted and rejoins.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{have, publish_ffmpeg, wait_until};
+
+/// One `avrs serve` process of the cluster; SIGKILLed on drop.
+struct ClusterNode {
+    child: Child,
+    http: SocketAddr,
+    rtmp: SocketAddr,
+    gossip: SocketAddr,
+    id: String,
+}
+
+impl Drop for ClusterNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Makes the node's key ahead of time (`avrs keygen`), so the host's
+/// members file can name it before the node ever starts.
+fn make_key(data_dir: &Path) -> String {
+    std::fs::create_dir_all(data_dir).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_avrs"))
+        .args(["keygen", "--alg", "ed25519", "--out"])
+        .arg(data_dir.join("node.key"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("keygen prints the id")
+        .trim()
+        .to_owned()
+}
+
+fn write_config(dir: &Path, role: &str, host: Option<(&SocketAddr, &str)>) -> PathBuf {
+    let mut text = format!(
+        "[avrs]\nrole = {role}\ncluster_id = e2e\ndata_dir = {}\n\
+         heartbeat_interval = 200ms\nreconnect_timeout = 2s\n",
+        dir.display()
+    );
+    if let Some((gossip, id)) = host {
+        text.push_str(&format!("host_address = {gossip}\n"));
+        text.push_str(&format!(
+            "\n[cluster]\ngossip_address = 127.0.0.1:0\nhost_id = {id}\n"
+        ));
+    } else {
+        text.push_str("\n[cluster]\ngossip_address = 127.0.0.1:0\nmembers_file = members.txt\n");
+    }
+    text.push_str("\n[auth]\npublish = loopback-or-token\n");
+    let path = dir.join("avrs.ini");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn start(config: &Path) -> ClusterNode {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_avrs"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .args([
+            "--rtmp",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--quic",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(log_file(config))
+        .spawn()
+        .expect("start avrs serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut addrs = None;
+    let mut cluster = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with("avrs listening:") {
+            addrs = Some((words[3].parse().unwrap(), words[5].parse().unwrap()));
+        }
+        if line.starts_with("avrs cluster:") {
+            cluster = Some((words[3].parse().unwrap(), words[5].to_owned()));
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let ((rtmp, http), (gossip, id)) = (
+        addrs.expect("listening line"),
+        cluster.expect("cluster line"),
+    );
+    ClusterNode {
+        child,
+        http,
+        rtmp,
+        gossip,
+        id,
+    }
+}
+
+/// The node's log: `AVRS_CLUSTER_LOGS=DIR` keeps it for a failed run.
+fn log_file(config: &Path) -> Stdio {
+    let Some(dir) = std::env::var_os("AVRS_CLUSTER_LOGS") else {
+        return Stdio::null();
+    };
+    let name = config.parent().and_then(|p| p.file_name()).unwrap();
+    let mut path = PathBuf::from(dir).join(name);
+    path.set_extension("log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    Stdio::from(file)
+}
+
+/// The whole HTTP/1.0 response to a short GET.
+fn get(address: SocketAddr, path: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return String::new();
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: t\r\n\r\n");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+fn members(node: &ClusterNode) -> serde_json::Value {
+    let response = get(node.http, "/api/cluster/members");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+/// Members `node` sees alive with a gossiped state, and how many contents
+/// each holds, by id.
+fn alive_members(node: &ClusterNode) -> Vec<(String, u64)> {
+    let view = members(node);
+    view["members"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|m| m["liveness"] == "alive" && !m["roles"].is_null())
+                .map(|m| {
+                    let id = m["id"].as_str().unwrap_or_default().to_owned();
+                    (id, m["contents"].as_u64().unwrap_or(0))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What a viewer saw: each video tag's arrival and the server it came from.
+#[derive(Default)]
+struct Seen {
+    video: Vec<(Instant, String)>,
+    /// The first connection's bytes (for ffprobe), capped.
+    first_bytes: Vec<u8>,
+}
+
+/// An HTTP-FLV viewer that always enters through the balancer, and when
+/// its server goes away asks again, excluding that server.
+fn viewer(
+    balancer: SocketAddr,
+    exclude: Vec<String>,
+    seen: Arc<Mutex<Seen>>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut lost: Option<String> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let mut excluded = exclude.clone();
+        excluded.extend(lost.clone());
+        let path = format!("/live/cam.flv?exclude={}", excluded.join(","));
+        let answer = get(balancer, &path);
+        let header = |name: &str| {
+            answer.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+        };
+        let (Some(location), Some(server)) = (header("location"), header("x-avrs-server")) else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        let rest = location.strip_prefix("http://").unwrap();
+        let (addr, path) = rest.split_at(rest.find('/').unwrap());
+        read_flv(addr.parse().unwrap(), path, &server, &seen, &stop);
+        // The server that just failed is skipped next time (only it: a
+        // real player does not remember every server it ever lost).
+        lost = Some(server);
+    }
+}
+
+/// Reads one HTTP-FLV response until it ends, counting video tags.
+fn read_flv(addr: SocketAddr, path: &str, server: &str, seen: &Mutex<Seen>, stop: &AtomicBool) {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return;
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: t\r\n\r\n");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let mut body_at = None;
+    let mut offset = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        if body_at.is_none() {
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            if !buf.starts_with(b"HTTP/1.1 200") && !buf.starts_with(b"HTTP/1.0 200") {
+                let status = String::from_utf8_lossy(&buf[..end.min(40)]).into_owned();
+                eprintln!("viewer: {server:.8} answered {status}");
+                return;
+            }
+            body_at = Some(end + 4);
+            offset = end + 4 + 13; // FLV header and the first previous-tag-size
+        }
+        let mut guard = seen.lock().unwrap();
+        if guard.first_bytes.len() < 4 << 20 && guard.video.iter().all(|(_, s)| s == server) {
+            let start = body_at.unwrap().max(buf.len() - n);
+            guard.first_bytes.extend_from_slice(&buf[start..]);
+        }
+        while buf.len() >= offset + 11 {
+            let size =
+                u32::from_be_bytes([0, buf[offset + 1], buf[offset + 2], buf[offset + 3]]) as usize;
+            if buf.len() < offset + 11 + size + 4 {
+                break;
+            }
+            if buf[offset] == 9 {
+                guard.video.push((Instant::now(), server.to_owned()));
+            }
+            offset += 11 + size + 4;
+        }
+    }
+}
+
+#[test]
+fn cluster_relays_balances_and_fails_over() {
+    if !have("ffmpeg") {
+        eprintln!("skipped: ffmpeg is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["host", "balancer", "s1", "s2", "s3"];
+    let ids: Vec<String> = names
+        .iter()
+        .map(|n| make_key(&dir.path().join(n)))
+        .collect();
+    // The host approves every other node ahead of time.
+    std::fs::write(dir.path().join("host/members.txt"), ids[1..].join("\n")).unwrap();
+    let host = start(&write_config(&dir.path().join("host"), "host", None));
+    assert_eq!(host.id, ids[0]);
+    let member = |i: usize, role: &str| {
+        start(&write_config(
+            &dir.path().join(names[i]),
+            role,
+            Some((&host.gossip, &host.id)),
+        ))
+    };
+    let balancer = member(1, "balancer");
+    let mut servers = [
+        member(2, "server"),
+        member(3, "server"),
+        member(4, "server"),
+    ];
+    let joined = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(15), || alive_members(&balancer).len()
+            == 5),
+        "all five members alive in the balancer's view: {}",
+        members(&balancer)
+    );
+    eprintln!("cluster of 5 converged in {:?}", joined.elapsed());
+
+    let mut ffmpeg = publish_ffmpeg(servers[0].rtmp, "cam", 60);
+    let origin = servers[0].id.clone();
+    assert!(
+        wait_until(Duration::from_secs(15), || alive_members(&balancer)
+            .iter()
+            .any(|(id, contents)| *id == origin && *contents > 0)),
+        "the balancer learns server 1 holds the stream: {}",
+        members(&balancer)
+    );
+
+    // Viewer A goes to whichever of servers 2 and 3 the balancer picks;
+    // viewer B to the other. Server 1 (the ingest) is excluded for both.
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen_a = Arc::new(Mutex::new(Seen::default()));
+    let seen_b = Arc::new(Mutex::new(Seen::default()));
+    let balancer_http = balancer.http;
+    let spawn_viewer = |exclude: Vec<String>, seen: &Arc<Mutex<Seen>>| {
+        let (seen, stop) = (seen.clone(), stop.clone());
+        std::thread::spawn(move || viewer(balancer_http, exclude, seen, stop))
+    };
+    let a = spawn_viewer(vec![origin.clone()], &seen_a);
+    let started = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(10), || seen_a
+            .lock()
+            .unwrap()
+            .video
+            .len()
+            >= 30),
+        "viewer A plays through the balancer and a relay"
+    );
+    eprintln!("viewer A: first 30 video frames in {:?}", started.elapsed());
+    let server_a = seen_a.lock().unwrap().video[0].1.clone();
+    assert_ne!(server_a, origin);
+    let b = spawn_viewer(vec![origin.clone(), server_a.clone()], &seen_b);
+    assert!(
+        wait_until(Duration::from_secs(10), || seen_b
+            .lock()
+            .unwrap()
+            .video
+            .len()
+            >= 30),
+        "viewer B plays through the balancer and the other relay"
+    );
+    let server_b = seen_b.lock().unwrap().video[0].1.clone();
+    assert!(server_b != origin && server_b != server_a);
+
+    if have("ffprobe") {
+        let capture = dir.path().join("a.flv");
+        std::fs::write(&capture, &seen_a.lock().unwrap().first_bytes).unwrap();
+        let probe = Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args([
+                "-show_entries",
+                "stream=codec_name,nb_read_frames",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&capture)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&probe.stdout);
+        eprintln!("ffprobe of viewer A's relayed capture: {}", text.trim());
+        assert!(text.starts_with("h264,"), "decodable H.264: {text}");
+    }
+
+    // SIGKILL viewer A's server mid-stream.
+    let killed = servers.iter().position(|s| s.id == server_a).unwrap();
+    let before = seen_a.lock().unwrap().video.len();
+    servers[killed].child.kill().unwrap();
+    let kill_at = Instant::now();
+    let _ = servers[killed].child.wait();
+    assert!(
+        wait_until(Duration::from_secs(5), || seen_a
+            .lock()
+            .unwrap()
+            .video
+            .len()
+            > before
+            && seen_a.lock().unwrap().video.last().unwrap().1 != server_a),
+        "viewer A plays again from another server"
+    );
+    let (resumed_at, resumed_on) = {
+        let seen = seen_a.lock().unwrap();
+        seen.video
+            .iter()
+            .find(|(_, s)| *s != server_a)
+            .cloned()
+            .unwrap()
+    };
+    let gap = resumed_at.duration_since(kill_at);
+    eprintln!("viewer A: killed server → first video frame from the next one: {gap:?}");
+    assert!(gap < Duration::from_secs(2), "resumed within 2 s: {gap:?}");
+    assert_ne!(resumed_on, origin);
+
+    // The failure detector declares it down (the viewer did not wait for it).
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive_members(&balancer)
+            .iter()
+            .any(|(id, _)| *id == server_a)),
+        "the balancer sees the killed server down"
+    );
+    eprintln!(
+        "killed server seen down by the balancer after {:?}",
+        kill_at.elapsed()
+    );
+
+    // The killed node comes back with the same key and rejoins.
+    let restarted = start(&dir.path().join(names[2 + killed]).join("avrs.ini"));
+    assert_eq!(restarted.id, server_a);
+    let back = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(15), || alive_members(&balancer)
+            .iter()
+            .any(|(id, _)| *id == server_a)),
+        "the restarted server is alive again in the balancer's view: {}",
+        members(&balancer)
+    );
+    eprintln!("restarted server rejoined in {:?}", back.elapsed());
+    servers[killed] = restarted;
+    // And serves again: a viewer sent to it (the others excluded) plays
+    // through a fresh relay.
+    let seen_c = Arc::new(Mutex::new(Seen::default()));
+    let c = spawn_viewer(vec![origin.clone(), server_b.clone()], &seen_c);
+    assert!(
+        wait_until(Duration::from_secs(10), || seen_c
+            .lock()
+            .unwrap()
+            .video
+            .len()
+            >= 30),
+        "a viewer plays on the restarted server"
+    );
+    assert_eq!(seen_c.lock().unwrap().video[0].1, server_a);
+
+    stop.store(true, Ordering::Relaxed);
+    let _ = ffmpeg.kill();
+    let _ = ffmpeg.wait();
+    a.join().unwrap();
+    b.join().unwrap();
+    c.join().unwrap();
+    drop(host);
+}
