@@ -91,12 +91,17 @@ pub struct NodeContext {
     pub hls: crate::hls::HlsStreams,
     /// The VoD library and running recordings, when the node has one.
     pub vod: std::sync::OnceLock<Arc<crate::record::VodState>>,
+    /// The configured X.509 certificate and key (HTTPS, RTMPS, and the
+    /// certificate QUIC presents); unset: QUIC makes a self-signed one.
+    pub tls: std::sync::OnceLock<Arc<crate::tls::TlsIdentity>>,
     /// Signs every frame this node ingests (once per frame, cached on the
     /// frame); native viewers and relays check it.
     pub content_key: Arc<SigningKey>,
     /// Who may publish, watch and administer: tokens, stream key,
     /// policies, revocation, audit (see `docs/security.md`).
     pub authorizer: Arc<avrs_auth::Authorizer>,
+    /// The cluster driver, when the node is in a cluster.
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 impl NodeContext {
@@ -150,7 +155,9 @@ impl NodeContext {
             publish_policy,
             hls: crate::hls::HlsStreams::default(),
             vod: std::sync::OnceLock::new(),
+            tls: std::sync::OnceLock::new(),
             content_key,
+            cluster: std::sync::OnceLock::new(),
         })
     }
 }

@@ -6,12 +6,14 @@
 //! addresses, and call [`Node::shutdown`] when done.
 
 pub mod auth;
+pub mod cluster;
 pub mod context;
 pub mod hls;
 pub mod http;
 pub mod native;
 pub mod record;
 pub mod rtmp;
+pub mod tls;
 
 pub use context::{NodeContext, NodeMetrics, PublishPolicy};
 
@@ -48,6 +50,15 @@ pub struct NodeOptions {
     /// Who may publish and watch; `None`: the embedded rules from
     /// `publish_policy` (loopback open, others the stream key).
     pub authorizer: Option<Arc<avrs_auth::Authorizer>>,
+    /// Cluster membership, relays and balancing; `None`: a lone node.
+    pub cluster: Option<cluster::ClusterOptions>,
+    /// The X.509 certificate and key of HTTPS, RTMPS and QUIC; `None`: no
+    /// HTTPS or RTMPS, and QUIC presents a self-signed certificate.
+    pub tls: Option<Arc<tls::TlsIdentity>>,
+    /// HTTPS listener; needs `tls`. `None`: no HTTPS.
+    pub https_address: Option<SocketAddr>,
+    /// RTMPS listener; needs `tls`. `None`: no RTMPS.
+    pub rtmps_address: Option<SocketAddr>,
 }
 
 impl NodeOptions {
@@ -67,10 +78,16 @@ impl NodeOptions {
             content_key: None,
             authorizer: None,
             vod: None,
+            cluster: None,
+            tls: None,
+            https_address: None,
+            rtmps_address: None,
         }
     }
 
     /// The options a configuration file (or the embedded default) asks for.
+    /// TLS files are read by the caller ([`tls::TlsIdentity::from_config`])
+    /// into `tls`; the HTTPS and RTMPS addresses are set here.
     pub fn from_config(config: &avrs_config::Config) -> Self {
         Self {
             rtmp_address: config.rtmp_address,
@@ -88,6 +105,10 @@ impl NodeOptions {
             content_key: None,
             authorizer: None,
             vod: None,
+            cluster: None,
+            tls: None,
+            https_address: config.https_listen(),
+            rtmps_address: config.rtmps_listen(),
         }
     }
 }
@@ -99,6 +120,12 @@ pub struct Node {
     pub rtmp_address: SocketAddr,
     pub http_address: SocketAddr,
     pub quic_address: SocketAddr,
+    /// The gossip socket, when in a cluster.
+    pub gossip_address: Option<SocketAddr>,
+    /// Bound HTTPS address, when the node serves HTTPS.
+    pub https_address: Option<SocketAddr>,
+    /// Bound RTMPS address, when the node serves RTMPS.
+    pub rtmps_address: Option<SocketAddr>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -122,6 +149,10 @@ impl Node {
             Some(authorizer) => context.with_authorizer(authorizer.clone()),
             None => context,
         };
+        if let Some(identity) = &options.tls {
+            let _ = context.tls.set(identity.clone());
+        }
+        let secure = tls::SecureListeners::bind(&options).await?;
         let rtmp = bind(options.rtmp_address, "RTMP").await?;
         let http = bind(options.http_address, "HTTP").await?;
         let rtmp_address = rtmp.local_addr()?;
@@ -146,11 +177,36 @@ impl Node {
             shutdown.clone(),
         ));
         tasks.spawn(http::serve(http, context.clone(), shutdown.clone()));
+        let (https_address, rtmps_address) =
+            secure.spawn(&options, &context, &shutdown, &mut tasks)?;
         tasks.spawn(hls::run(context.clone(), shutdown.clone()));
         if let Some(library) = options.vod.clone() {
             let state = Arc::new(record::VodState::new(library, shutdown.clone()));
             let _ = context.vod.set(state.clone());
             tasks.spawn(record::run(context.clone(), state, shutdown.clone()));
+        }
+        let mut gossip_address = None;
+        if let Some(cluster_options) = options.cluster.clone() {
+            let addrs = cluster::SocketAddrs {
+                http: http_address,
+                quic: quic_address,
+                rtmp: rtmp_address,
+                max_connections: u32::try_from(options.max_connections).unwrap_or(u32::MAX),
+            };
+            let key = context.content_key.clone();
+            let (cluster, task) = cluster::start(
+                context.clone(),
+                cluster_options,
+                key,
+                addrs,
+                shutdown.clone(),
+            )
+            .await?;
+            gossip_address = Some(cluster.gossip_address);
+            let _ = context.cluster.set(cluster);
+            tasks.spawn(async move {
+                let _ = task.await;
+            });
         }
         tasks.spawn(reap_contents(context.clone(), shutdown.clone()));
         tasks.spawn(auth::reload_revocations(context.clone(), shutdown.clone()));
@@ -159,6 +215,9 @@ impl Node {
             rtmp_address,
             http_address,
             quic_address,
+            gossip_address,
+            https_address,
+            rtmps_address,
             shutdown,
             tasks,
         })
@@ -176,7 +235,7 @@ impl Node {
     }
 }
 
-async fn bind(address: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+pub(crate) async fn bind(address: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(address)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for {what} on {address}: {e}"))

@@ -5,12 +5,12 @@
 
 mod hls_support;
 
-use avrs_core::live::{ContentLimits, ContentRegistry, Protocol};
+use avrs_core::live::{ContentLimits, Protocol};
+use avrs_node::NodeContext;
 use avrs_node::hls::{HlsSettings, HlsStreams};
-use avrs_node::{NodeContext, NodeMetrics, PublishPolicy};
 use hls_support::*;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -274,21 +274,10 @@ async fn custom_node(
     Vec<tokio::task::JoinHandle<()>>,
 ) {
     init_tracing();
-    let ids = AtomicU64::new(1);
-    let registry = ContentRegistry::new(
-        ContentLimits::default(),
-        Duration::from_secs(5),
-        move || avrs_proto::Guuid::new(1, ids.fetch_add(1, Ordering::Relaxed)),
-    );
-    let context = Arc::new(NodeContext {
-        registry: Arc::new(registry),
-        metrics: NodeMetrics::default(),
-        publish_policy: PublishPolicy::default(),
-        hls: HlsStreams::new(settings),
-        authorizer: Arc::new(avrs_auth::Authorizer::embedded(vec![], None)),
-        content_key: Arc::new(avrs_node::context::ephemeral_key()),
-        vod: std::sync::OnceLock::new(),
-    });
+    // The node's own constructor, so new context fields need no change
+    // here; only the HLS settings are the test's.
+    let mut context = NodeContext::new(ContentLimits::default(), Duration::from_secs(5), 1);
+    Arc::get_mut(&mut context).expect("not shared yet").hls = HlsStreams::new(settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let token = CancellationToken::new();

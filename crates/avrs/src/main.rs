@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod cert;
+mod cluster;
 mod keygen;
 mod mfa;
 mod node_key;
@@ -40,6 +41,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Access tokens (JWT): issue, verify, revoke.
     Token(token::TokenArgs),
+    /// Cluster membership: approve a member, list members.
+    Cluster(cluster::ClusterArgs),
     /// Member certificates: issue, show.
     Cert(cert::CertArgs),
     /// Multi-factor authentication for admin actions: enroll.
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Publish(args) => publish::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Token(args) => token::run(args),
+        Command::Cluster(args) => cluster::run(args),
         Command::Cert(args) => cert::run(args),
         Command::Mfa(args) => mfa::run(args),
         Command::Vod(args) => vod::run(args),

@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Check the configuration, print it, and exit without starting the node.
     #[arg(long)]
     pub check: bool,
+    /// Gossip (cluster membership) UDP address, IP:PORT; turns the
+    /// cluster on like a [cluster] section (key [cluster] gossip_address).
+    #[arg(long, value_name = "ADDR")]
+    pub gossip: Option<String>,
     /// Boxed: the flags are many strings, and `Command` holds `ServeArgs`
     /// inline next to much smaller variants.
     #[command(flatten)]
@@ -68,6 +72,18 @@ pub struct ConfigFlags {
     /// RTMP viewers' write merging window, e.g. 20ms (key rtmp_write_coalesce).
     #[arg(long, value_name = "DUR")]
     pub rtmp_write_coalesce: Option<String>,
+    /// HTTPS listen address, IP:PORT (key https_address; needs --tls-cert).
+    #[arg(long = "https", value_name = "ADDR")]
+    pub https: Option<String>,
+    /// RTMPS listen address, IP:PORT (key rtmps_address; needs --tls-cert).
+    #[arg(long = "rtmps", value_name = "ADDR")]
+    pub rtmps: Option<String>,
+    /// X.509 certificate chain, PEM, for HTTPS, RTMPS and QUIC (key tls_certificate_file).
+    #[arg(long = "tls-cert", value_name = "FILE")]
+    pub tls_cert: Option<String>,
+    /// Its private key, PEM, mode 0600 (key tls_private_key_file).
+    #[arg(long = "tls-key", value_name = "FILE")]
+    pub tls_key: Option<String>,
     /// Extended (debug-level) logging (key debug_more).
     #[arg(long)]
     pub debug: bool,
@@ -89,6 +105,10 @@ impl ConfigFlags {
             heartbeat_interval: self.heartbeat_interval.clone(),
             reconnect_timeout: self.reconnect_timeout.clone(),
             rtmp_write_coalesce: self.rtmp_write_coalesce.clone(),
+            https_address: self.https.clone(),
+            rtmps_address: self.rtmps.clone(),
+            tls_certificate_file: self.tls_cert.clone(),
+            tls_private_key_file: self.tls_key.clone(),
             // Without --debug the file decides; the switch only turns it on.
             debug_more: self.debug.then_some(true),
             ..ConfigOverrides::default()
@@ -115,6 +135,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     // So are [auth] and [policy.NAME]; a config file makes publishing
     // need a token (or the stream key) unless [auth] publish opens it.
     let auth = avrs_auth::AuthConfig::from_config(&config, args.config.is_some())?;
+    // And the TLS certificate and key (mode, PEM, key matches).
+    let tls = avrs_node::tls::TlsIdentity::from_config(&config)?.map(std::sync::Arc::new);
+    let cluster = crate::cluster::options(&config, args.gossip.as_deref())?;
     init_logging(config.debug_more);
     if args.check {
         print!("{}", describe(&args, &config));
@@ -127,13 +150,15 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve_until_stopped(config, vod, auth))
+    runtime.block_on(serve_until_stopped(config, vod, auth, tls, cluster))
 }
 
 async fn serve_until_stopped(
     config: Config,
     vod: avrs_vod::VodConfig,
     auth: avrs_auth::AuthConfig,
+    tls: Option<std::sync::Arc<avrs_node::tls::TlsIdentity>>,
+    cluster: Option<avrs_node::cluster::ClusterOptions>,
 ) -> Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
@@ -143,6 +168,7 @@ async fn serve_until_stopped(
     })?;
     let stream_key = crate::stream_key::load_or_create(&config.data_dir)?;
     let mut options = NodeOptions::from_config(&config);
+    options.tls = tls;
     options.publish_policy.stream_key = Some(stream_key.clone());
     let authorizer = avrs_auth::Authorizer::load(&auth, Some(stream_key.clone()))
         .context("cannot set up authentication ([auth] section)")?;
@@ -150,10 +176,21 @@ async fn serve_until_stopped(
     let node_key =
         crate::node_key::load_or_create(config.private_key_file.as_deref(), &config.data_dir)?;
     options.content_key = Some(node_key.clone());
+    options.cluster = cluster;
     options.vod = Some(crate::vod::open_for_node(&config.data_dir, vod).await?);
     let node = Node::start(options).await?;
     print!("{}", announce(&node, &stream_key));
+    if let Some(line) = announce_secure(&node) {
+        println!("{line}");
+    }
     println!("content signed by node id {}", hex::encode(node_key.id().0));
+    if let Some(gossip) = node.gossip_address {
+        // Tests and scripts read this line: the member id and where it gossips.
+        println!(
+            "avrs cluster: gossip {gossip} member {}",
+            node_key.id().to_hex()
+        );
+    }
     let _ = std::io::Write::flush(&mut std::io::stdout());
     tracing::info!(
         rtmp = %node.rtmp_address,
@@ -185,6 +222,20 @@ fn announce(node: &Node, stream_key: &str) -> String {
          streams: http://{http}/api/streams   metrics: http://{http}/metrics\n",
         node.rtmp_address, node.http_address, node.quic_address,
     )
+}
+
+/// "avrs secure: https ADDR rtmps ADDR" (`-` for one that is off), when
+/// the node has TLS listeners. Tests read the bound addresses from it.
+fn announce_secure(node: &Node) -> Option<String> {
+    if node.https_address.is_none() && node.rtmps_address.is_none() {
+        return None;
+    }
+    let text = |a: Option<SocketAddr>| a.map_or("-".to_owned(), |a| shown(a).to_string());
+    Some(format!(
+        "avrs secure: https {} rtmps {}",
+        text(node.https_address),
+        text(node.rtmps_address)
+    ))
 }
 
 /// An address a local client can use: a wildcard bind shows as loopback.

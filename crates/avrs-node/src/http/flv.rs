@@ -44,7 +44,7 @@ pub async fn serve(
         Ok(grant) => grant,
         Err(why) => return crate::auth::refusal(&why),
     };
-    let Some(content) = context.registry.get(&content_name) else {
+    let Some(content) = crate::cluster::locate::find_live(&context, &content_name).await else {
         return (
             StatusCode::NOT_FOUND,
             format!("stream '{content_name}' is not live\n"),

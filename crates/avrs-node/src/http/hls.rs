@@ -62,6 +62,7 @@ pub async fn serve(
         (None, avrs_auth::Credential::Token(token)) => Some(token),
         _ => None,
     };
+    crate::cluster::locate::wait_for_hls(&context, &content_name).await;
     let Some(stream) = context.hls.get(&content_name) else {
         return error(
             StatusCode::NOT_FOUND,

@@ -1,5 +1,6 @@
 //! HTTP: the viewer outputs (HTTP-FLV, later LL-HLS), the JSON API and the
-//! Prometheus metrics, on one listener.
+//! Prometheus metrics, on one listener, and the same routes over TLS
+//! ([`serve_tls`]) when the node has a certificate.
 
 mod api;
 mod flv;
@@ -24,6 +25,12 @@ pub fn router(context: Arc<NodeContext>) -> Router {
         .route("/api/streams", get(api::streams))
         .route("/metrics", get(metrics::render))
         .route("/live/{*path}", get(live))
+        .route("/api/cluster/members", get(crate::cluster::api::members))
+        .route(
+            "/api/cluster/approve",
+            axum::routing::post(crate::cluster::api::approve),
+        )
+        .route("/api/balance", get(crate::cluster::api::balance))
         .merge(vod::routes())
         .route(
             "/api/admin/revoke",
@@ -43,6 +50,9 @@ async fn live(
 ) -> Response {
     // Viewer credentials: `Authorization: Bearer TOKEN` or `?token=TOKEN`.
     let bearer = crate::auth::authorization(&headers);
+    if let Some(redirect) = crate::cluster::api::redirect(&context, &path, query.as_deref()) {
+        return redirect;
+    }
     if let Some(name) = path.strip_suffix(".flv") {
         return flv::serve(context, client.ip(), name, bearer, query.as_deref()).await;
     }
@@ -68,5 +78,23 @@ pub async fn serve(listener: TcpListener, context: Arc<NodeContext>, shutdown: C
         .await
     {
         tracing::error!(%err, "HTTP listener failed");
+    }
+}
+
+/// [`serve`] over TLS: the same routes on connections whose handshake
+/// [`crate::tls::TlsListener`] completed.
+pub async fn serve_tls(
+    listener: crate::tls::TlsListener,
+    context: Arc<NodeContext>,
+    shutdown: CancellationToken,
+) {
+    use crate::tls::listener_peer::{TlsPeer, peer_as_socket_addr};
+    let app = router(context).layer(axum::middleware::map_request(peer_as_socket_addr));
+    let app = app.into_make_service_with_connect_info::<TlsPeer>();
+    if let Err(err) = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    {
+        tracing::error!(%err, "HTTPS listener failed");
     }
 }
