@@ -75,9 +75,18 @@ impl<F: GroupFrame> GroupWriter<F> {
     }
 }
 
-/// Newer groups first: QUIC sends higher-priority streams' data first.
+/// Live: newer groups first (QUIC sends higher-priority streams' data
+/// first), so a congested viewer gets the newest picture.
 pub fn priority(group_index: u64) -> i32 {
     i32::try_from(group_index).unwrap_or(i32::MAX - 1)
+}
+
+/// VoD: older groups first. A VoD slot sends up to a second ahead, so at a
+/// start or seek several groups open at once; with newest-first the player
+/// could receive a later group before the one holding the start position
+/// and begin there.
+pub fn vod_priority(group_index: u64) -> i32 {
+    i32::try_from(group_index).map_or(i32::MIN + 1, |index| -index)
 }
 
 async fn write_group<F: GroupFrame>(

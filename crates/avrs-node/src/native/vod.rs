@@ -8,7 +8,7 @@
 //! groups of a new position after the old ones, and sees the jump as a gap.
 //! The first frame after a seek carries DISCONTINUITY (times jump).
 
-use super::group_writer::{GroupFrame, GroupWriter, Slot, priority};
+use super::group_writer::{GroupFrame, GroupWriter, Slot, vod_priority};
 use super::groups::{GroupSplitter, OpenGroups};
 use super::media::prefix_of;
 use super::viewer::finish_all;
@@ -312,7 +312,7 @@ impl Player {
             }
             let group = GroupWriter::spawn(
                 self.conn.clone(),
-                priority(self.groups_started),
+                vod_priority(self.groups_started),
                 self.slot.clone(),
             );
             self.groups_started += 1;
