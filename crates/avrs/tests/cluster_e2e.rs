@@ -206,17 +206,36 @@ fn viewer(
         };
         let rest = location.strip_prefix("http://").unwrap();
         let (addr, path) = rest.split_at(rest.find('/').unwrap());
-        read_flv(addr.parse().unwrap(), path, &server, &seen, &stop);
-        // The server that just failed is skipped next time (only it: a
-        // real player does not remember every server it ever lost).
-        lost = Some(server);
+        match read_flv(addr.parse().unwrap(), path, &server, &seen, &stop) {
+            // The server that just failed is skipped next time (only it: a
+            // real player does not remember every server it ever lost).
+            Ended::Lost => lost = Some(server),
+            // Alive but not serving the stream yet (a node that just
+            // (re)joined has not heard where it lives): ask again shortly,
+            // as a player retrying would.
+            Ended::Refused => std::thread::sleep(Duration::from_millis(100)),
+        }
     }
 }
 
+/// How one HTTP-FLV response ended.
+enum Ended {
+    /// Not a 200: the server is up but does not serve the stream (yet).
+    Refused,
+    /// Could not connect, or the stream broke or ended.
+    Lost,
+}
+
 /// Reads one HTTP-FLV response until it ends, counting video tags.
-fn read_flv(addr: SocketAddr, path: &str, server: &str, seen: &Mutex<Seen>, stop: &AtomicBool) {
+fn read_flv(
+    addr: SocketAddr,
+    path: &str,
+    server: &str,
+    seen: &Mutex<Seen>,
+    stop: &AtomicBool,
+) -> Ended {
     let Ok(mut stream) = TcpStream::connect(addr) else {
-        return;
+        return Ended::Lost;
     };
     stream
         .set_read_timeout(Some(Duration::from_secs(1)))
@@ -228,7 +247,7 @@ fn read_flv(addr: SocketAddr, path: &str, server: &str, seen: &Mutex<Seen>, stop
     let mut offset = 0;
     while !stop.load(Ordering::Relaxed) {
         let n = match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return Ended::Lost,
             Ok(n) => n,
         };
         buf.extend_from_slice(&chunk[..n]);
@@ -239,7 +258,7 @@ fn read_flv(addr: SocketAddr, path: &str, server: &str, seen: &Mutex<Seen>, stop
             if !buf.starts_with(b"HTTP/1.1 200") && !buf.starts_with(b"HTTP/1.0 200") {
                 let status = String::from_utf8_lossy(&buf[..end.min(40)]).into_owned();
                 eprintln!("viewer: {server:.8} answered {status}");
-                return;
+                return Ended::Refused;
             }
             body_at = Some(end + 4);
             offset = end + 4 + 13; // FLV header and the first previous-tag-size
@@ -261,6 +280,8 @@ fn read_flv(addr: SocketAddr, path: &str, server: &str, seen: &Mutex<Seen>, stop
             offset += 11 + size + 4;
         }
     }
+    // Stopped by the test.
+    Ended::Lost
 }
 
 #[test]
