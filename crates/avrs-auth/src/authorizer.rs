@@ -39,6 +39,8 @@ pub struct Authorizer {
     pub(crate) audit: AuditLog,
     sessions: SessionCounts,
     recheck_interval: Duration,
+    /// Content patterns of ENCRYPTED contents (`[auth] encrypt`).
+    encrypt: Vec<String>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -72,6 +74,7 @@ impl Authorizer {
             audit: AuditLog::disabled(),
             sessions: SessionCounts::default(),
             recheck_interval: Duration::from_secs(30),
+            encrypt: Vec::new(),
         }
     }
 
@@ -136,6 +139,7 @@ impl Authorizer {
             audit,
             sessions: SessionCounts::default(),
             recheck_interval: config.recheck_interval,
+            encrypt: config.encrypt.clone(),
         };
         this.reload_revocations()?;
         Ok(this)
@@ -147,6 +151,13 @@ impl Authorizer {
 
     pub fn play_mode(&self) -> PlayMode {
         self.play
+    }
+
+    /// Whether `content` is an ENCRYPTED content (`[auth] encrypt`).
+    pub fn encrypts(&self, content: &str) -> bool {
+        self.encrypt
+            .iter()
+            .any(|pattern| crate::content::matches(pattern, content))
     }
 
     /// How often live sessions recheck their grant.

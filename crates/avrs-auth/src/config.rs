@@ -164,7 +164,15 @@ impl AuthConfig {
                 "admin_totp_secret_file" => self.admin_totp_secret_file = Some(path(v)),
                 "audit_log" if v == "off" => self.audit_log = None,
                 "audit_log" => self.audit_log = Some(path(v)),
-                "encrypt" => self.encrypt = list(v).map(str::to_owned).collect(),
+                "encrypt" => {
+                    let patterns: Vec<String> = list(v).map(str::to_owned).collect();
+                    if !patterns.iter().all(|p| crate::content::valid_pattern(p)) {
+                        return Err(fail(
+                            "content names or patterns such as live/private/* or *",
+                        ));
+                    }
+                    self.encrypt = patterns;
+                }
                 other => {
                     return Err(AuthError::Config(format!(
                         "{}:{}: unknown key '{other}' in [auth]; expected one of {}",

@@ -111,4 +111,6 @@ fn encrypted_contents_are_named_by_patterns() {
     assert!(auth.encrypts("live/paid"));
     assert!(!auth.encrypts("live/public"));
     assert!(!load("[avrs]\n").unwrap().encrypts("live/private/cam"));
+    let error = load("[avrs]\n[auth]\nencrypt = live/sec*ret\n").unwrap_err();
+    assert!(error.to_string().contains("key 'encrypt'"), "{error}");
 }

@@ -97,6 +97,8 @@ pub struct NodeContext {
     /// Signs every frame this node ingests (once per frame, cached on the
     /// frame); native viewers and relays check it.
     pub content_key: Arc<SigningKey>,
+    /// The keys of ENCRYPTED contents (`[auth] encrypt`), one per content.
+    pub content_keys: crate::native::signing::ContentKeys,
     /// Who may publish, watch and administer: tokens, stream key,
     /// policies, revocation, audit (see `docs/security.md`).
     pub authorizer: Arc<avrs_auth::Authorizer>,
@@ -157,6 +159,7 @@ impl NodeContext {
             vod: std::sync::OnceLock::new(),
             tls: std::sync::OnceLock::new(),
             content_key,
+            content_keys: Default::default(),
             cluster: std::sync::OnceLock::new(),
         })
     }

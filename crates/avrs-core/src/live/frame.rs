@@ -27,10 +27,13 @@ pub enum Encoding {
     /// The frame's signature by the node that ingested it (relays and
     /// viewers check it; it is made once, whatever the number of viewers).
     Signature,
+    /// The frame's bytes sealed for an ENCRYPTED content (sealed once,
+    /// whatever the number of viewers).
+    Sealed,
 }
 
 impl Encoding {
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
 
     fn index(self) -> usize {
         self as usize

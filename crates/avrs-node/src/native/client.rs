@@ -5,6 +5,7 @@
 use super::groups::{Assembled, Assembler, AssemblerStats};
 use super::media::{media_frame, track_configs};
 use super::session::{ClientEvent, ClientSession};
+use super::unseal::Unsealer;
 use super::verify::{CheckStats, ContentCheck};
 use super::wire::{ControlWriter, Message, ReadError, read_message, spawn_control_reader};
 use anyhow::{Context as _, bail};
@@ -271,8 +272,10 @@ impl Session {
             true => ContentCheck::new(std::mem::take(&mut self.trusted_signers)),
             false => ContentCheck::disabled(),
         };
+        let unsealer = Unsealer::from_info(info.as_ref())?;
         Ok(Watch {
             check,
+            unsealer,
             session: self,
             content_id,
             rendition,
@@ -345,6 +348,8 @@ pub struct Watch {
     gap: bool,
     /// Signature checks of the frames.
     check: ContentCheck,
+    /// Opens SEALED frames of an ENCRYPTED content.
+    unsealer: Unsealer,
     /// After the end notice: (hard deadline, idle deadline).
     end: Option<(Instant, Instant)>,
     draining: bool,
@@ -482,6 +487,15 @@ impl Watch {
                         self.gap = true;
                         continue;
                     }
+                    let data = match self.unsealer.open(seq, flow_id, header, data)? {
+                        Ok(clear) => clear,
+                        Err(err) => {
+                            // Signed but not openable: counted as corrupted.
+                            self.check.on_unopenable(&err);
+                            self.gap = true;
+                            continue;
+                        }
+                    };
                     let Some(configs) = self.configs.clone() else {
                         bail!("a frame came before its group's CONTENT_UPDATE");
                     };

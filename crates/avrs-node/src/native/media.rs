@@ -46,6 +46,7 @@ pub fn content_info(
         flows: Flows::new(LIVE_FLOWS).expect("\"va\" is a valid flows string"),
         tracks,
         origin,
+        key: None,
     }
 }
 
@@ -102,19 +103,32 @@ pub fn header_of(media: &MediaFrame, discontinuity: bool) -> FrameHeader {
     }
 }
 
-/// The message prefix of `frame` for `content_id`, with its signature when
-/// `signature` is not empty (the frame bytes follow).
-pub fn frame_prefix(frame: &LiveFrame, content_id: u32, signature: &[u8]) -> Bytes {
-    prefix_of(
+/// How a live frame travels to one slot: its bytes (sealed for an
+/// ENCRYPTED content) and its signature (empty: unsigned).
+#[derive(Debug, Clone, Copy)]
+pub struct Wire<'a> {
+    pub payload: &'a Bytes,
+    pub signature: &'a [u8],
+    pub sealed: bool,
+}
+
+/// The message prefix of `frame` for `content_id` as `wire` says (the
+/// payload follows).
+pub fn frame_prefix(frame: &LiveFrame, content_id: u32, wire: Wire<'_>) -> Bytes {
+    let mut header = frame_header(frame);
+    header.flags.set(FrameFlags::SEALED, wire.sealed);
+    let content = ContentHeader::new(flow_of(frame.media.track), content_id);
+    prefix_with(
         frame.seq,
-        &frame.media,
-        frame.discontinuity,
-        content_id,
-        signature,
+        content,
+        header,
+        wire.signature,
+        wire.payload.len(),
     )
 }
 
-/// [`frame_prefix`] of a frame in the media model at position `seq`.
+/// The prefix of a frame of the media model at position `seq` (VoD frames:
+/// never sealed), the frame bytes following.
 pub fn prefix_of(
     seq: u64,
     media: &MediaFrame,
@@ -124,7 +138,16 @@ pub fn prefix_of(
 ) -> Bytes {
     let content = ContentHeader::new(flow_of(media.track), content_id);
     let header = header_of(media, discontinuity);
-    let len = media.data.len();
+    prefix_with(seq, content, header, signature, media.data.len())
+}
+
+fn prefix_with(
+    seq: u64,
+    content: ContentHeader,
+    header: FrameHeader,
+    signature: &[u8],
+    len: usize,
+) -> Bytes {
     if !signature.is_empty()
         && let Ok(prefix) = quic::signed_frame_prefix(seq, content, header, signature, len)
     {
@@ -135,11 +158,11 @@ pub fn prefix_of(
 
 /// The whole frame message for `content_id`: made once per frame and shared
 /// by every native viewer whose content id is the first one (nearly all).
-pub fn frame_message(frame: &LiveFrame, content_id: u32, signature: &[u8]) -> Bytes {
-    let prefix = frame_prefix(frame, content_id, signature);
-    let mut out = Vec::with_capacity(prefix.len() + frame.media.data.len());
+pub fn frame_message(frame: &LiveFrame, content_id: u32, wire: Wire<'_>) -> Bytes {
+    let prefix = frame_prefix(frame, content_id, wire);
+    let mut out = Vec::with_capacity(prefix.len() + wire.payload.len());
     out.extend_from_slice(&prefix);
-    out.extend_from_slice(&frame.media.data);
+    out.extend_from_slice(wire.payload);
     Bytes::from(out)
 }
 

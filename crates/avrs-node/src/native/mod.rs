@@ -26,6 +26,7 @@ pub mod session;
 pub mod signing;
 mod slots;
 pub mod tls;
+pub mod unseal;
 pub mod verify;
 mod viewer;
 pub mod vod;

@@ -260,9 +260,24 @@ impl Connection {
             tracing::info!(remote = %self.remote, target = ?request.target, "native: content not found");
             return self.reply(&content_not_found(&request.target)).await;
         };
-        let signer = ContentSigner::new(self.context.content_key.clone(), content.id());
-        let info =
+        let mut signer = ContentSigner::new(self.context.content_key.clone(), content.id());
+        if self.context.authorizer.encrypts(content.name()) {
+            // ENCRYPTED: this session passed the play check, so it gets the
+            // key, on this control stream only.
+            match self.context.content_keys.key_for(content.id()) {
+                Ok(key) => signer = signer.sealing(key),
+                Err(err) => {
+                    self.session.watch_failed(content_id);
+                    tracing::error!(%err, "native: no content key");
+                    let reply =
+                        RetCodePacket::with_text(RetCode::ContentUnavailable, "NO_CONTENT_KEY");
+                    return self.reply(&reply).await;
+                }
+            }
+        }
+        let mut info =
             super::media::content_info(content_id, &content.configs(), Some(signer.origin()));
+        info.key = signer.key_grant();
         let info = info.encode().expect("configurations always encode");
         if self.control.write(SubType::Session, &info).await.is_err() {
             return ControlFlow::Break(());

@@ -6,11 +6,12 @@
 //! the frame, and shared by every other viewer and relay.
 
 use avrs_core::live::{Encoding, LiveFrame};
-use avrs_crypto::{FramePlace, SigningKey, sign_frame};
+use avrs_crypto::{ContentKey, FramePlace, SigningKey, sign_frame};
 use avrs_proto::Guuid;
-use avrs_proto::avrs::quic::ContentOrigin;
+use avrs_proto::avrs::quic::{ContentKeyGrant, ContentOrigin, FrameFlags, sealed_payload};
 use bytes::Bytes;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::media::{flow_of, header_of};
 use avrs_media::MediaFrame;
@@ -20,11 +21,68 @@ use avrs_media::MediaFrame;
 pub struct ContentSigner {
     key: Arc<SigningKey>,
     content: Guuid,
+    /// ENCRYPTED contents: the key their frames are sealed with.
+    sealer: Option<Arc<ContentKey>>,
 }
 
 impl ContentSigner {
     pub fn new(key: Arc<SigningKey>, content: Guuid) -> Self {
-        Self { key, content }
+        Self {
+            key,
+            content,
+            sealer: None,
+        }
+    }
+
+    /// Frames are sealed with `key` before they are signed (an ENCRYPTED
+    /// content). Every viewer of a content must use the same key: take it
+    /// from [`ContentKeys`].
+    pub fn sealing(mut self, key: Arc<ContentKey>) -> Self {
+        self.sealer = Some(key);
+        self
+    }
+
+    /// The key an authorised session is given (control stream only).
+    pub fn key_grant(&self) -> Option<ContentKeyGrant> {
+        self.sealer.as_ref().map(|key| ContentKeyGrant {
+            epoch: key.epoch(),
+            key: *key.secret_bytes(),
+        })
+    }
+
+    /// Whether frames travel sealed.
+    pub fn seals(&self) -> bool {
+        self.sealer.is_some()
+    }
+
+    /// The bytes a live frame travels as: sealed once (cached on the frame)
+    /// for an ENCRYPTED content, the frame itself otherwise.
+    pub fn payload(&self, frame: &LiveFrame) -> Bytes {
+        let Some(sealer) = &self.sealer else {
+            return frame.media.data.clone();
+        };
+        frame.encoded(Encoding::Sealed, |frame| {
+            let place = self.place(frame.seq, &frame.media, frame.discontinuity);
+            match sealer.seal(&place, &frame.media.data) {
+                Ok(sealed) => Bytes::from(sealed_payload(sealer.epoch(), &sealed)),
+                Err(err) => {
+                    // Never fall back to clear bytes: send nothing useful.
+                    tracing::error!(%err, seq = frame.seq, "cannot seal a frame");
+                    Bytes::new()
+                }
+            }
+        })
+    }
+
+    fn place(&self, seq: u64, media: &MediaFrame, discontinuity: bool) -> FramePlace {
+        let mut header = header_of(media, discontinuity);
+        header.flags.set(FrameFlags::SEALED, self.sealer.is_some());
+        FramePlace {
+            content: self.content,
+            seq,
+            flow: flow_of(media.track),
+            header,
+        }
     }
 
     /// What a CONTENT_UPDATE says about the signer.
@@ -42,7 +100,8 @@ impl ContentSigner {
     /// and viewers drop it as corrupted.
     pub fn signature(&self, frame: &LiveFrame) -> Bytes {
         frame.encoded(Encoding::Signature, |frame| {
-            self.sign(frame.seq, &frame.media, frame.discontinuity)
+            let place = self.place(frame.seq, &frame.media, frame.discontinuity);
+            self.sign_bytes(&place, &self.payload(frame))
         })
     }
 
@@ -55,7 +114,12 @@ impl ContentSigner {
             flow: flow_of(media.track),
             header: header_of(media, discontinuity),
         };
-        match sign_frame(&self.key, &place, &media.data) {
+        self.sign_bytes(&place, &media.data)
+    }
+
+    fn sign_bytes(&self, place: &FramePlace, bytes: &[u8]) -> Bytes {
+        let seq = place.seq;
+        match sign_frame(&self.key, place, bytes) {
             Ok(signature) => Bytes::from(signature),
             Err(err) => {
                 tracing::error!(%err, seq, "cannot sign a frame");
@@ -64,3 +128,26 @@ impl ContentSigner {
         }
     }
 }
+
+/// The key of every ENCRYPTED content this node serves, made at its first
+/// viewer and shared by all of them (frames are sealed once).
+#[derive(Debug, Default)]
+pub struct ContentKeys {
+    keys: Mutex<HashMap<Guuid, Arc<ContentKey>>>,
+}
+
+impl ContentKeys {
+    /// The content's key, made (epoch 1, random) the first time.
+    pub fn key_for(&self, content: Guuid) -> anyhow::Result<Arc<ContentKey>> {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = keys.get(&content) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(ContentKey::generate(1)?);
+        keys.insert(content, key.clone());
+        Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -94,6 +94,12 @@ impl ContentCheck {
         }
     }
 
+    /// A signed frame that would not open with the session's key.
+    pub fn on_unopenable(&mut self, err: &avrs_crypto::OpenError) {
+        self.stats.corrupted += 1;
+        tracing::warn!(%err, code = err.retcode().name(), "native: frame dropped");
+    }
+
     fn on_corrupted(&mut self, err: &FrameCheckError) {
         self.stats.corrupted += 1;
         tracing::warn!(%err, code = err.retcode().name(), "native: frame dropped");

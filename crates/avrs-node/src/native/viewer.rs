@@ -8,7 +8,7 @@
 
 use super::group_writer::{GroupFrame, GroupWriter, Slot, priority};
 use super::groups::{GroupSplitter, OpenGroups};
-use super::media::{frame_message, frame_prefix};
+use super::media::{Wire, frame_message, frame_prefix};
 use super::signing::ContentSigner;
 use avrs_core::live::{Encoding, LiveContent, LiveFrame, Protocol, TrackConfigs};
 use avrs_proto::avrs::quic::{FIRST_CONTENT_ID, RESET_CANCELLED, RESET_GROUP_DROPPED};
@@ -74,15 +74,21 @@ impl GroupFrame for Arc<LiveFrame> {
     }
 
     fn message(&self, slot: &Slot) -> (Bytes, Option<Bytes>) {
+        let payload = slot.signer.payload(self);
         let signature = slot.signer.signature(self);
+        let wire = Wire {
+            payload: &payload,
+            signature: &signature,
+            sealed: slot.signer.seals(),
+        };
         if slot.content_id == FIRST_CONTENT_ID {
             let message = self.encoded(Encoding::Native, |f| {
-                frame_message(f, FIRST_CONTENT_ID, &signature)
+                frame_message(f, FIRST_CONTENT_ID, wire)
             });
             (message, None)
         } else {
-            let prefix = frame_prefix(self, slot.content_id, &signature);
-            (prefix, Some(self.media.data.clone()))
+            let prefix = frame_prefix(self, slot.content_id, wire);
+            (prefix, Some(payload))
         }
     }
 }

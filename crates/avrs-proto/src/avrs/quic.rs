@@ -34,8 +34,10 @@ use crate::ids::Guuid;
 use crate::tsd::TsdItem;
 
 mod control;
+mod sealed;
 mod signed;
 pub use control::{ContentControl, MAX_TOKEN, Quality};
+pub use sealed::{CONTENT_KEY_SIZE, ContentKeyGrant, sealed_payload, split_sealed};
 pub use signed::{
     ContentOrigin, FRAME_SIGNING_DOMAIN, FRAME_SIGNING_SIZE, MAX_FRAME_SIGNATURE, MAX_SIGNER_KEY,
     signature_block, signed_flags, signing_message, split_signature,
@@ -96,6 +98,9 @@ pub mod arg {
     pub const CONTENT_STATE: u16 = 0x0108;
     /// OPEN: u8 1, resume the session this key had within `reconnect_timeout`.
     pub const RESUME: u16 = 0x0109;
+    /// CONTENT_UPDATE on the control stream: an ENCRYPTED content's key,
+    /// `epoch u32 LE · key[32]` ([`super::ContentKeyGrant`]).
+    pub const CONTENT_KEY: u16 = 0x010A;
 }
 
 /// Longest content name.
@@ -500,6 +505,9 @@ pub struct ContentInfo {
     /// The content's id and the key its frames are signed with; `None`:
     /// frames come unsigned.
     pub origin: Option<ContentOrigin>,
+    /// The content key, for an ENCRYPTED content, in the CONTENT_UPDATE of
+    /// an authorised session's control stream only.
+    pub key: Option<ContentKeyGrant>,
 }
 
 impl ContentInfo {
@@ -517,6 +525,9 @@ impl ContentInfo {
             config.push(track.flow_id);
             config.extend_from_slice(&track.config);
             args.put(arg::CONTENT_FLOW_CONFIG, &config)?;
+        }
+        if let Some(key) = &self.key {
+            args.put(arg::CONTENT_KEY, &key.encode_value())?;
         }
         if let Some(origin) = &self.origin {
             args.put(arg::CONTENT_ORIGIN, &origin.encode_value()?)?;
@@ -542,6 +553,7 @@ impl ContentInfo {
             codecs,
             mut configs,
             origin,
+            key,
         } = items;
         let flows = flows.ok_or(ProtoError::Missing {
             what: labels::CONTENT_FLOWS,
@@ -572,6 +584,7 @@ impl ContentInfo {
             flows,
             tracks,
             origin,
+            key,
         };
         info.check()?;
         Ok(info)
@@ -611,6 +624,7 @@ struct InfoItems {
     codecs: Vec<FlowCodec>,
     configs: Vec<(u8, Vec<u8>)>,
     origin: Option<ContentOrigin>,
+    key: Option<ContentKeyGrant>,
 }
 
 impl InfoItems {
@@ -632,6 +646,10 @@ impl InfoItems {
             arg::CONTENT_ORIGIN => {
                 let origin = ContentOrigin::decode_value(item.value)?;
                 set_once(&mut self.origin, origin, signed::ORIGIN_LABEL)
+            }
+            arg::CONTENT_KEY => {
+                let key = ContentKeyGrant::decode_value(item.value)?;
+                set_once(&mut self.key, key, "content key")
             }
             code => Err(not_allowed(code)),
         }
@@ -662,6 +680,9 @@ bitflags::bitflags! {
         const DISCONTINUITY = 0x02;
         /// A signature block follows the header ([`signature_block`]).
         const SIGNED = 0x04;
+        /// The frame bytes are sealed: `epoch u32 LE · ciphertext`
+        /// ([`sealed_payload`]), an ENCRYPTED content.
+        const SEALED = 0x08;
     }
 }
 
@@ -1027,6 +1048,7 @@ mod tests {
                 },
             ],
             origin: None,
+            key: None,
         }
     }
 
@@ -1064,6 +1086,10 @@ mod tests {
         };
         let info = ContentInfo {
             origin: Some(origin.clone()),
+            key: Some(ContentKeyGrant {
+                epoch: 1,
+                key: [9; 32],
+            }),
             ..sample_info()
         };
         let bytes = info.encode().unwrap();
@@ -1169,7 +1195,7 @@ mod tests {
         let good = FrameHeader::default().to_bytes();
         assert!(FrameHeader::decode(&good[..19]).is_err());
         let mut bad = good;
-        bad[0] = 0x08;
+        bad[0] = 0x10;
         assert!(FrameHeader::decode(&bad).is_err(), "undefined flag");
         let mut bad = good;
         bad[2] = 1;

@@ -262,6 +262,7 @@ fn client_matches_replies_to_requests_in_order() {
         flows: avrs_proto::avrs::Flows::new("va").unwrap(),
         tracks: vec![],
         origin: None,
+        key: None,
     };
     assert_eq!(
         client.handle(SubType::Session, &info.encode().unwrap()),

@@ -18,6 +18,7 @@ fn info(origin: Option<&SigningKey>) -> ContentInfo {
             algorithm: key.algorithm().sign_type_code() as u16,
             public_key: key.public_key().as_bytes().to_vec(),
         }),
+        key: None,
     }
 }
 
