@@ -7,6 +7,7 @@ mod bench;
 mod client;
 mod import;
 mod manage;
+mod seek;
 
 use anyhow::{Context, Result};
 use avrs_vod::{Library, VodConfig};
@@ -51,6 +52,9 @@ enum VodCommand {
     /// Many viewers playing a VoD HLS playlist; reports segments/s, bytes/s
     /// and segment fetch times.
     Bench(bench::BenchArgs),
+    /// Native VoD sessions starting and seeking at random positions;
+    /// reports request-to-first-frame p50/p99.
+    Seekbench(seek::SeekArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,9 +83,11 @@ struct ImportArgs {
 pub fn run(args: VodArgs) -> Result<()> {
     // Many viewers want every core; the rest is one request at a time.
     let runtime = match args.command {
-        VodCommand::Bench(_) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
+        VodCommand::Bench(_) | VodCommand::Seekbench(_) => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        }
         _ => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
@@ -94,6 +100,7 @@ pub fn run(args: VodArgs) -> Result<()> {
             VodCommand::Delete { id, target } => manage::delete(&id, &target).await,
             VodCommand::Retention(target) => manage::retention(&target).await,
             VodCommand::Bench(args) => bench::run(args).await,
+            VodCommand::Seekbench(args) => seek::run(args).await,
         }
     })
 }

@@ -185,7 +185,7 @@ fn open_output(out: &str) -> anyhow::Result<Box<dyn Write>> {
 
 /// `avrs://HOST[:PORT]/PATH` → (`HOST:PORT`, `PATH`), the path being the
 /// content name (`live/NAME`).
-fn parse_url(url: &str) -> anyhow::Result<(String, String)> {
+pub(crate) fn parse_url(url: &str) -> anyhow::Result<(String, String)> {
     let rest = url
         .strip_prefix("avrs://")
         .with_context(|| format!("{url}: expected avrs://HOST:PORT/live/NAME"))?;
@@ -208,7 +208,7 @@ fn parse_url(url: &str) -> anyhow::Result<(String, String)> {
     Ok((authority, name.to_owned()))
 }
 
-async fn resolve(authority: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) async fn resolve(authority: &str) -> anyhow::Result<SocketAddr> {
     tokio::net::lookup_host(authority)
         .await
         .with_context(|| format!("cannot resolve {authority}"))?
