@@ -316,4 +316,6 @@ mod client_side;
 pub use client_side::{ClientEvent, ClientSession};
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod tests;
