@@ -155,9 +155,7 @@ impl Authorizer {
 
     /// Whether `content` is an ENCRYPTED content (`[auth] encrypt`).
     pub fn encrypts(&self, content: &str) -> bool {
-        self.encrypt
-            .iter()
-            .any(|pattern| crate::content::matches(pattern, content))
+        crate::content::matches_any(&self.encrypt, content)
     }
 
     /// How often live sessions recheck their grant.

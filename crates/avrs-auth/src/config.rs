@@ -124,9 +124,7 @@ impl AuthConfig {
 
     /// Whether the content `name` is an ENCRYPTED content.
     pub fn encrypts(&self, name: &str) -> bool {
-        self.encrypt
-            .iter()
-            .any(|pattern| crate::content::matches(pattern, name))
+        crate::content::matches_any(&self.encrypt, name)
     }
 
     fn apply(&mut self, section: &ExtensionSection) -> Result<(), AuthError> {

@@ -21,6 +21,11 @@ pub fn valid_pattern(pattern: &str) -> bool {
     !body.is_empty() && !body.contains('*')
 }
 
+/// Whether any of `patterns` covers `name`.
+pub fn matches_any(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|pattern| matches(pattern, name))
+}
+
 /// Whether `name` is covered by `pattern` (assumed valid).
 pub fn matches(pattern: &str, name: &str) -> bool {
     if pattern == "*" {

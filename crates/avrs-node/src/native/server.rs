@@ -264,7 +264,14 @@ impl Connection {
         if self.context.authorizer.encrypts(content.name()) {
             // ENCRYPTED: this session passed the play check, so it gets the
             // key, on this control stream only.
-            match self.context.content_keys.key_for(content.id()) {
+            let registry = &self.context.registry;
+            let is_live = |id| {
+                registry
+                    .list()
+                    .iter()
+                    .any(|c| c.id() == id && !c.is_ended())
+            };
+            match self.context.content_keys.key_for(content.id(), is_live) {
                 Ok(key) => signer = signer.sealing(key),
                 Err(err) => {
                     self.session.watch_failed(content_id);

@@ -137,12 +137,20 @@ pub struct ContentKeys {
 }
 
 impl ContentKeys {
-    /// The content's key, made (epoch 1, random) the first time.
-    pub fn key_for(&self, content: Guuid) -> anyhow::Result<Arc<ContentKey>> {
+    /// The content's key, made (epoch 1, random) the first time. Making one
+    /// forgets the keys of contents `is_live` no longer knows, so the map
+    /// holds at most the live ENCRYPTED contents, however many came and
+    /// went.
+    pub fn key_for(
+        &self,
+        content: Guuid,
+        is_live: impl Fn(Guuid) -> bool,
+    ) -> anyhow::Result<Arc<ContentKey>> {
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(key) = keys.get(&content) {
             return Ok(key.clone());
         }
+        keys.retain(|id, _| is_live(*id));
         let key = Arc::new(ContentKey::generate(1)?);
         keys.insert(content, key.clone());
         Ok(key)

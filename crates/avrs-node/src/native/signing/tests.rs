@@ -40,10 +40,17 @@ async fn a_sealed_frame_travels_without_its_clear_bytes_and_opens_for_the_key_ho
     let (frame, content) = live_frame().await;
     let node_key = Arc::new(SigningKey::generate(Algorithm::Ed25519).unwrap());
     let keys = ContentKeys::default();
-    let key = keys.key_for(content).unwrap();
+    let key = keys.key_for(content, |_| true).unwrap();
     assert!(
-        Arc::ptr_eq(&key, &keys.key_for(content).unwrap()),
+        Arc::ptr_eq(&key, &keys.key_for(content, |_| false).unwrap()),
         "one key per content"
+    );
+    // A key for another content forgets those no longer live.
+    let other = Guuid::new(9, 9);
+    keys.key_for(other, |id| id == other).unwrap();
+    assert!(
+        !Arc::ptr_eq(&key, &keys.key_for(content, |_| true).unwrap()),
+        "the ended content's key was dropped (a new one is made)"
     );
     let signer = ContentSigner::new(node_key, content).sealing(key);
 
