@@ -3,38 +3,13 @@
 //! key on its control stream, checks each frame's signature over the sealed
 //! bytes, opens it and plays exactly what was published.
 
-use avrs_core::live::TrackConfigs;
-use avrs_media::flv::{FlvDemuxer, TagMedia, tag_to_media};
-use avrs_media::{MediaFrame, TrackKind};
 use avrs_node::native::client::{ClientOptions, Session};
 use avrs_node::{Node, NodeOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FIXTURE: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../avrs-media/tests/data/testsrc2-720p30-aac.flv"
-));
-
-fn fixture() -> (TrackConfigs, Vec<MediaFrame>) {
-    let mut demuxer = FlvDemuxer::default();
-    demuxer.push(FIXTURE);
-    let (mut configs, mut frames) = (TrackConfigs::default(), Vec::new());
-    while let Some(tag) = demuxer.next_tag().unwrap() {
-        match tag_to_media(&tag).unwrap() {
-            TagMedia::VideoConfig(v) => configs.video = Some(v),
-            TagMedia::AudioConfig(a) => configs.audio = Some(a),
-            TagMedia::Frame(f) => frames.push(f),
-            _ => {}
-        }
-    }
-    let first_key = frames
-        .iter()
-        .position(|f| f.track == TrackKind::Video && f.keyframe)
-        .unwrap();
-    frames.drain(..first_key);
-    (configs, frames)
-}
+mod native_support;
+use native_support::fixture;
 
 fn sealing_authorizer(data_dir: &std::path::Path) -> Arc<avrs_auth::Authorizer> {
     let text = format!(
@@ -54,7 +29,7 @@ async fn an_encrypted_content_plays_for_an_authorised_viewer() {
         ..NodeOptions::loopback_ephemeral()
     };
     let node = Node::start(options).await.unwrap();
-    let (configs, frames) = fixture();
+    let (configs, frames) = fixture(2);
     let publisher = node
         .context
         .registry
@@ -89,7 +64,7 @@ async fn an_encrypted_content_plays_for_an_authorised_viewer() {
         .expect("the stream plays to its end");
     push.await.unwrap();
     assert!(played.len() > 20, "frames played: {}", played.len());
-    let (_, sent) = fixture();
+    let (_, sent) = fixture(2);
     for frame in &played {
         assert_eq!(
             frame.media, sent[frame.seq as usize],
