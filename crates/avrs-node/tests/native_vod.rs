@@ -82,16 +82,11 @@ async fn watching(start: i64) -> Option<(Node, Watch, tempfile::TempDir)> {
     Some((node, watch, dir))
 }
 
-/// Known bug (about one run in six under load): the server applies the
-/// seek (its timeline restarts at 1 s and the client plays those frames),
-/// but the client never sees the first post-seek frame, which carries
-/// DISCONTINUITY. Likely cause: the VoD lead (1 s) opens two newer group
-/// streams at once, and `groups::Assembler` abandons the first post-seek
-/// group while it holds only its CONTENT_UPDATE (empty, not ended, three
-/// groups open). Fix there or in the VoD pacing, then drop the `ignore`.
+/// Seek to 1.0 s while the first second from 3.0 s is still being sent
+/// ahead: several group streams open at once, and the client must not
+/// start on a later group whose first bytes beat the first post-seek one
+/// (`groups::Pacing::Vod`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: the first frame after a seek is sometimes skipped by the client; \
-            see the comment above"]
 async fn vod_session_seeks_within_one_group() {
     let Some((node, mut watch, _dir)) = watching(3).await else {
         return;

@@ -2,7 +2,7 @@
 //! open a signed session bound to the connection, watch a content, and get
 //! its frames back in order.
 
-use super::groups::{Assembled, Assembler, AssemblerStats};
+use super::groups::{Assembled, Assembler, AssemblerStats, Pacing};
 use super::media::{media_frame, track_configs};
 use super::session::{ClientEvent, ClientSession};
 use super::unseal::Unsealer;
@@ -282,7 +282,10 @@ impl Session {
             info,
             groups,
             accept,
-            assembler: Assembler::default(),
+            assembler: Assembler::new(match rendition {
+                Some(_) => Pacing::Vod,
+                None => Pacing::Live,
+            }),
             configs: None,
             gap: false,
             end: None,
@@ -321,6 +324,11 @@ pub enum GroupItem {
 /// What the stream readers report.
 #[derive(Debug)]
 enum StreamEvent {
+    /// A group stream was accepted (sent before any of its items, and
+    /// before any item of a later stream).
+    Opened {
+        stream: u64,
+    },
     Item {
         stream: u64,
         seq: u64,
@@ -424,6 +432,7 @@ impl Watch {
 
     fn on_stream(&mut self, event: StreamEvent) {
         match event {
+            StreamEvent::Opened { stream } => self.assembler.opened(stream),
             StreamEvent::Item { stream, seq, item } => self.assembler.push(stream, seq, item),
             StreamEvent::End { stream, complete } => self.assembler.end(stream, complete),
         }
@@ -541,6 +550,10 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// Accepts group streams and reads each in its own task.
 async fn accept_groups(conn: quinn::Connection, events: mpsc::Sender<StreamEvent>) {
     while let Ok(recv) = conn.accept_uni().await {
+        let stream = u64::from(recv.id());
+        if events.send(StreamEvent::Opened { stream }).await.is_err() {
+            return;
+        }
         tokio::spawn(read_group(recv, events.clone()));
     }
 }

@@ -33,18 +33,40 @@ pub struct GroupWriter<F> {
     frames: Option<mpsc::UnboundedSender<F>>,
     /// Resets the stream with the code sent (or when dropped).
     reset: Option<oneshot::Sender<u32>>,
+    /// Fires once this group's stream is open (or will never be); taken
+    /// by the next group, which opens its stream only then.
+    opened: Option<oneshot::Receiver<()>>,
     pub task: JoinHandle<()>,
 }
 
 impl<F: GroupFrame> GroupWriter<F> {
-    pub fn spawn(conn: quinn::Connection, priority: i32, slot: Slot) -> Self {
+    /// Starts a group after `previous` (the group before it, if any).
+    ///
+    /// QUIC numbers streams in the order they are opened and the peer
+    /// accepts them in that order; opening each group's stream only after
+    /// the previous one's keeps stream order = group order, which the
+    /// client's [`super::groups::Assembler`] relies on.
+    pub fn spawn(
+        conn: quinn::Connection,
+        priority: i32,
+        slot: Slot,
+        previous: Option<&mut Self>,
+    ) -> Self {
         // Unbounded, but never more than one group of shared frames.
         let (frames, frames_rx) = mpsc::unbounded_channel();
         let (reset, reset_rx) = oneshot::channel();
-        let task = tokio::spawn(write_group(conn, priority, slot, frames_rx, reset_rx));
+        let (opened, opened_rx) = oneshot::channel();
+        let order = Order {
+            after: previous.and_then(|p| p.opened.take()),
+            opened,
+        };
+        let task = tokio::spawn(write_group(
+            conn, priority, slot, order, frames_rx, reset_rx,
+        ));
         Self {
             frames: Some(frames),
             reset: Some(reset),
+            opened: Some(opened_rx),
             task,
         }
     }
@@ -89,17 +111,33 @@ pub fn vod_priority(group_index: u64) -> i32 {
     i32::try_from(group_index).map_or(i32::MIN + 1, |index| -index)
 }
 
+/// When a group may open its stream, and how it tells the next one.
+struct Order {
+    /// Fires (or is dropped) once the previous group's stream is open.
+    after: Option<oneshot::Receiver<()>>,
+    opened: oneshot::Sender<()>,
+}
+
 async fn write_group<F: GroupFrame>(
     conn: quinn::Connection,
     priority: i32,
     slot: Slot,
+    order: Order,
     mut frames: mpsc::UnboundedReceiver<F>,
     mut reset: oneshot::Receiver<u32>,
 ) {
+    let open = async {
+        if let Some(after) = order.after {
+            // Dropped unsent: the previous group gave up; go on anyway.
+            let _ = after.await;
+        }
+        conn.open_uni().await
+    };
     let opened = tokio::select! {
         _ = &mut reset => return,
-        opened = conn.open_uni() => opened,
+        opened = open => opened,
     };
+    let _ = order.opened.send(());
     let Ok(mut send) = opened else {
         return;
     };

@@ -46,33 +46,40 @@ impl GroupSplitter {
 
 /// The group streams of one viewer still being sent, oldest first.
 ///
-/// Rule: when a group starts, at most one older group may still be open
-/// (the one just ended, finishing its tail). A group older than that is
-/// still open only because the viewer cannot keep up: it is dropped
-/// (stream reset) so the viewer jumps ahead. The publisher and the other
-/// viewers never wait for it.
+/// Rule: when a group starts, at most `keep_behind` older groups may still
+/// be open (for live, one: the group just ended, finishing its tail). A
+/// group older than that is still open only because the viewer cannot
+/// keep up: it is dropped (stream reset) so the viewer jumps ahead. The
+/// publisher and the other viewers never wait for it.
 #[derive(Debug)]
 pub struct OpenGroups<T> {
     groups: VecDeque<T>,
+    keep_behind: usize,
 }
 
 impl<T> Default for OpenGroups<T> {
+    /// The live rule.
     fn default() -> Self {
-        Self {
-            groups: VecDeque::new(),
-        }
+        Self::new(Self::KEEP_BEHIND)
     }
 }
 
 impl<T> OpenGroups<T> {
-    /// Open groups that may stay open when a new one starts.
+    /// Live: open groups that may stay open when a new one starts.
     pub const KEEP_BEHIND: usize = 1;
+
+    pub fn new(keep_behind: usize) -> Self {
+        Self {
+            groups: VecDeque::new(),
+            keep_behind,
+        }
+    }
 
     /// Starts `group`: forgets groups that are `done`, and returns the
     /// groups to drop.
     pub fn start(&mut self, group: T, done: impl Fn(&T) -> bool) -> Vec<T> {
         self.groups.retain(|g| !done(g));
-        let excess = self.groups.len().saturating_sub(Self::KEEP_BEHIND);
+        let excess = self.groups.len().saturating_sub(self.keep_behind);
         let dropped = self.groups.drain(..excess).collect();
         self.groups.push_back(group);
         dropped
@@ -113,6 +120,8 @@ pub struct Positioned<T> {
 /// A group stream as the client holds it.
 #[derive(Debug)]
 struct Group<T> {
+    /// The QUIC stream carrying it (streams open in group order).
+    stream: u64,
     items: VecDeque<Positioned<T>>,
     /// The stream ended (finished or reset): nothing more will come.
     ended: bool,
@@ -126,15 +135,28 @@ pub enum Assembled<T> {
     Gap,
 }
 
+/// How the assembler treats groups that are late, live or VoD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Newest picture first: play whatever group is here; a stalled group
+    /// is abandoned once two newer groups started (the server's rule).
+    Live,
+    /// Nothing skipped: before moving to a group, wait for every stream
+    /// opened before it to say where it starts; never abandon a group
+    /// (the server resets what it drops). A VoD sends ahead, so at a
+    /// start or seek a later group's first bytes can beat an earlier one's.
+    Vod,
+}
+
 /// Restores content order from group streams that arrive concurrently.
 ///
 /// A stream's first message gives its group's start position; groups play
 /// in start order, each to its end (FIN or reset). A group that started
 /// after the one playing waits; a stream older than what already played is
-/// ignored. When two newer groups have started while the playing one has
-/// nothing more to give, it is abandoned, mirroring the server's rule.
+/// ignored.
 #[derive(Debug)]
 pub struct Assembler<T> {
+    pacing: Pacing,
     groups: BTreeMap<u64, Group<T>>,
     /// Stream id → its group's start (once its first message came).
     streams: HashMap<u64, Option<u64>>,
@@ -158,7 +180,14 @@ pub struct AssemblerStats {
 
 impl<T> Default for Assembler<T> {
     fn default() -> Self {
+        Self::new(Pacing::Live)
+    }
+}
+
+impl<T> Assembler<T> {
+    pub fn new(pacing: Pacing) -> Self {
         Self {
+            pacing,
             groups: BTreeMap::new(),
             streams: HashMap::new(),
             playing: None,
@@ -167,9 +196,13 @@ impl<T> Default for Assembler<T> {
             stats: AssemblerStats::default(),
         }
     }
-}
 
-impl<T> Assembler<T> {
+    /// `stream` was accepted; its items may come later. Call in accept
+    /// order, before any item of a later stream.
+    pub fn opened(&mut self, stream: u64) {
+        self.streams.entry(stream).or_insert(None);
+    }
+
     /// An item read from `stream`.
     pub fn push(&mut self, stream: u64, seq: u64, item: T) {
         let start = *self
@@ -186,6 +219,7 @@ impl<T> Assembler<T> {
         let group = self.groups.entry(start).or_insert_with(|| {
             self.stats.groups += 1;
             Group {
+                stream,
                 items: VecDeque::new(),
                 ended: false,
             }
@@ -222,11 +256,24 @@ impl<T> Assembler<T> {
         self.next(true)
     }
 
+    /// A stream opened before `stream` has not said where its group starts.
+    fn earlier_stream_unknown(&self, stream: u64) -> bool {
+        self.streams
+            .iter()
+            .any(|(&id, start)| id < stream && start.is_none())
+    }
+
     fn next(&mut self, draining: bool) -> Option<Assembled<T>> {
         loop {
             let open_groups = self.groups.len();
-            let (&start, group) = self.groups.iter_mut().next()?;
+            let (&start, group) = self.groups.iter().next()?;
             if self.playing != Some(start) {
+                if self.pacing == Pacing::Vod
+                    && !draining
+                    && self.earlier_stream_unknown(group.stream)
+                {
+                    return None;
+                }
                 // Moving to a new group: a gap if it does not follow on.
                 let follows = self
                     .last_seq
@@ -234,6 +281,7 @@ impl<T> Assembler<T> {
                 self.gap |= !follows;
                 self.playing = Some(start);
             }
+            let group = self.groups.get_mut(&start)?;
             if let Some(item) = group.items.pop_front() {
                 // A configuration message shares the position of the frame
                 // after it, so only a smaller position is stale.
@@ -248,7 +296,8 @@ impl<T> Assembler<T> {
                 self.last_seq = Some(self.last_seq.map_or(item.seq, |l| l.max(item.seq)));
                 return Some(Assembled::Item(item));
             }
-            let abandon = !group.ended && (draining || open_groups >= 3);
+            let stalled = self.pacing == Pacing::Live && open_groups >= 3;
+            let abandon = !group.ended && (draining || stalled);
             if group.ended || abandon {
                 if abandon {
                     self.stats.groups_cut += 1;
@@ -365,6 +414,54 @@ mod tests {
         // Stream 1 comes back with more of group 0: too late.
         a.push(1, 1, "p1");
         assert_eq!(items(&mut a), Vec::<String>::new());
+    }
+
+    #[test]
+    fn vod_waits_for_an_earlier_stream_whose_first_bytes_come_late() {
+        let mut a = Assembler::new(Pacing::Vod);
+        // Streams 3 and 7 are accepted in that order; 7's group (starting
+        // at 20) speaks first.
+        a.opened(3);
+        a.opened(7);
+        a.push(7, 20, "info20");
+        a.push(7, 20, "k20");
+        assert_eq!(items(&mut a), Vec::<String>::new(), "3 may start earlier");
+        a.push(3, 10, "info10");
+        a.push(3, 10, "k10");
+        a.push(3, 11, "p11");
+        a.end(3, true);
+        a.opened(11);
+        assert_eq!(
+            items(&mut a),
+            [
+                "10:info10",
+                "10:k10",
+                "11:p11",
+                "gap",
+                "20:info20",
+                "20:k20"
+            ],
+            "11 was opened after 7: no need to wait for it"
+        );
+        // A VoD group is never abandoned: the server resets what it drops.
+        a.push(11, 30, "k30");
+        a.opened(15);
+        a.push(15, 40, "k40");
+        assert_eq!(items(&mut a), Vec::<String>::new());
+        a.end(7, true);
+        assert_eq!(items(&mut a), ["gap", "30:k30"]);
+        assert_eq!(a.stats.groups_cut, 0);
+    }
+
+    #[test]
+    fn vod_goes_on_when_an_earlier_stream_ends_without_a_word() {
+        let mut a = Assembler::new(Pacing::Vod);
+        a.opened(3);
+        a.opened(7);
+        a.push(7, 5, "k5");
+        assert!(items(&mut a).is_empty());
+        a.end(3, false);
+        assert_eq!(items(&mut a), ["5:k5"]);
     }
 
     #[test]

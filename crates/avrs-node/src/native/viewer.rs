@@ -116,11 +116,16 @@ async fn run(
             let media = &frame.media;
             let has_video = frame.configs.video.is_some();
             if splitter.starts_group(media.track, media.keyframe, media.dts, has_video, after_gap) {
-                if let Some(current) = open.current() {
-                    current.finish();
+                let mut previous = open.current();
+                if let Some(previous) = previous.as_mut() {
+                    previous.finish();
                 }
-                let group =
-                    GroupWriter::spawn(conn.clone(), priority(groups_started), slot.clone());
+                let group = GroupWriter::spawn(
+                    conn.clone(),
+                    priority(groups_started),
+                    slot.clone(),
+                    previous,
+                );
                 groups_started += 1;
                 for lagging in open.start(group, GroupWriter::<Arc<LiveFrame>>::is_done) {
                     tracing::debug!(

@@ -30,6 +30,12 @@ use tokio_util::sync::CancellationToken;
 /// once after a seek, little enough not to flood it.
 pub const LEAD: Duration = Duration::from_millis(1000);
 
+/// Open groups a VoD slot lets finish when a new one starts. A VoD sends
+/// up to [`LEAD`] ahead, so at a start or seek several short groups open
+/// at once while the first is still being received; only a viewer this
+/// many groups behind is taken as lagging (its oldest group dropped).
+pub const VOD_KEEP_BEHIND: usize = 16;
+
 /// What the client asks of a VoD slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -73,7 +79,7 @@ impl VodPlayer {
             clock: None,
             paused: false,
             splitter: GroupSplitter::default(),
-            open: OpenGroups::default(),
+            open: OpenGroups::new(VOD_KEEP_BEHIND),
             groups_started: 0,
         };
         let task = tokio::spawn(player.run(start, commands_rx, ended, cancel.clone()));
@@ -307,13 +313,15 @@ impl Player {
             .splitter
             .starts_group(media.track, media.keyframe, media.dts, has_video, false)
         {
-            if let Some(current) = self.open.current() {
-                current.finish();
+            let mut previous = self.open.current();
+            if let Some(previous) = previous.as_mut() {
+                previous.finish();
             }
             let group = GroupWriter::spawn(
                 self.conn.clone(),
                 vod_priority(self.groups_started),
                 self.slot.clone(),
+                previous,
             );
             self.groups_started += 1;
             for lagging in self.open.start(group, GroupWriter::is_done) {
