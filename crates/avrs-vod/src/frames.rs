@@ -10,6 +10,7 @@ use crate::id::VodId;
 use crate::library::Library;
 use crate::model::{SegmentInfo, init_object, segment_object};
 use avrs_media::{AudioConfig, MediaFrame, VideoConfig};
+use std::sync::Arc;
 
 /// The frames of one segment, times in 90 kHz ticks from the content's
 /// start, in decode order, with the configurations that decode them.
@@ -28,7 +29,19 @@ impl Library {
     }
 
     /// Reads and demuxes one segment of `id`.
+    /// The frames of `segment`, from the shared cache when a session read
+    /// them recently.
     pub async fn segment_frames(&self, id: VodId, segment: SegmentInfo) -> Result<SegmentFrames> {
+        if let Some(frames) = self.segment_cache.get(id, segment.seq) {
+            return Ok((*frames).clone());
+        }
+        let frames = self.read_segment_frames(id, segment).await?;
+        self.segment_cache
+            .put(id, segment.seq, Arc::new(frames.clone()));
+        Ok(frames)
+    }
+
+    async fn read_segment_frames(&self, id: VodId, segment: SegmentInfo) -> Result<SegmentFrames> {
         let init = self.read_object(id, &init_object(segment.init)).await?;
         let media = self.read_object(id, &segment_object(segment.seq)).await?;
         let mut file = Vec::with_capacity(init.len() + media.len());

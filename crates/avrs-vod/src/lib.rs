@@ -26,6 +26,7 @@ mod model;
 mod playlist;
 mod recorder;
 mod retention;
+mod segment_cache;
 pub mod segmenter;
 mod store;
 pub mod units;

@@ -10,6 +10,7 @@ use crate::db::{Db, RecordingHeader};
 use crate::error::{Result, VodError};
 use crate::id::VodId;
 use crate::model::{self, Origin, Rendition, SegmentInfo, VodItem};
+use crate::segment_cache::{DEFAULT_CACHE_BYTES, SegmentCache};
 use crate::store::Store;
 use crate::upload::Uploads;
 use bytes::Bytes;
@@ -26,6 +27,7 @@ pub struct Library {
     pub(crate) net_id: u64,
     uploads: Uploads,
     dir: PathBuf,
+    pub(crate) segment_cache: SegmentCache,
 }
 
 /// What [`Library::open`] repaired.
@@ -85,6 +87,7 @@ impl Library {
             net_id,
             uploads,
             dir,
+            segment_cache: SegmentCache::new(DEFAULT_CACHE_BYTES),
         });
         let recovery = library.recover().await?;
         Ok((library, recovery))
@@ -144,6 +147,7 @@ impl Library {
         if !self.in_db(move |db| db.remove_item(id)).await? {
             return Err(VodError::NotFound(format!("VoD content {id}")));
         }
+        self.segment_cache.forget(id);
         self.store.delete_all(id).await
     }
 
