@@ -518,3 +518,41 @@ async fn wait_returns_at_once_when_frames_are_already_there() {
         .expect("wait must not sleep when frames are ready");
     assert_eq!(viewer.try_read(10).frames.len(), 2);
 }
+
+#[test]
+fn a_relayed_frame_keeps_what_its_origin_signed() {
+    use avrs_core::live::Upstream;
+    use avrs_proto::avrs::quic::ContentOrigin;
+    let reg = registry(ContentLimits::default());
+    let publisher = reg.publish("live/relayed", Instant::now()).unwrap();
+    publisher.set_configs(video_configs());
+    assert_eq!(publisher.content().upstream_origin(), None, "nothing yet");
+    let origin = Arc::new(ContentOrigin {
+        content: avrs_proto::Guuid::new(9, 9),
+        algorithm: 0x0A01,
+        public_key: vec![7; 32],
+    });
+    let upstream = Upstream {
+        origin: origin.clone(),
+        seq: 1234,
+        dts: 99_000,
+        pts: 99_000,
+        discontinuity: false,
+        signature: Bytes::from_static(b"origin signature"),
+    };
+    let mut viewer = publisher.content().subscribe(Protocol::Native);
+    publisher
+        .push_relayed(video(0, true), upstream.clone(), Instant::now())
+        .unwrap();
+    let frame = &viewer.try_read(10).frames[0];
+    assert_eq!(frame.seq, 0, "the relay's own position");
+    assert_eq!(
+        frame.upstream.as_ref(),
+        Some(&upstream),
+        "the origin's, kept"
+    );
+    assert_eq!(publisher.content().upstream_origin(), Some(origin));
+    // A frame this node ingests itself carries no upstream.
+    publisher.push(video(1, false), Instant::now()).unwrap();
+    assert_eq!(publisher.content().upstream_origin(), None);
+}

@@ -21,6 +21,7 @@ struct ClusterNode {
     child: Child,
     http: SocketAddr,
     rtmp: SocketAddr,
+    quic: SocketAddr,
     gossip: SocketAddr,
     id: String,
 }
@@ -97,7 +98,11 @@ fn start(config: &Path) -> ClusterNode {
         let line = line.unwrap();
         let words: Vec<&str> = line.split_whitespace().collect();
         if line.starts_with("avrs listening:") {
-            addrs = Some((words[3].parse().unwrap(), words[5].parse().unwrap()));
+            addrs = Some((
+                words[3].parse().unwrap(),
+                words[5].parse().unwrap(),
+                words[7].parse().unwrap(),
+            ));
         }
         if line.starts_with("avrs cluster:") {
             cluster = Some((words[3].parse().unwrap(), words[5].to_owned()));
@@ -105,7 +110,7 @@ fn start(config: &Path) -> ClusterNode {
         }
     }
     std::thread::spawn(move || lines.for_each(drop));
-    let ((rtmp, http), (gossip, id)) = (
+    let ((rtmp, http, quic), (gossip, id)) = (
         addrs.expect("listening line"),
         cluster.expect("cluster line"),
     );
@@ -113,6 +118,7 @@ fn start(config: &Path) -> ClusterNode {
         child,
         http,
         rtmp,
+        quic,
         gossip,
         id,
     }
@@ -132,6 +138,44 @@ fn log_file(config: &Path) -> Stdio {
         .open(path)
         .unwrap();
     Stdio::from(file)
+}
+
+/// A native viewer of a relaying server, trusting only the origin's key,
+/// verifies every frame (the relay forwards the origin's signatures); one
+/// trusting only the relay's key is refused (the relay signs nothing it
+/// did not ingest).
+fn relayed_frames_carry_the_origin_signature(relay: &ClusterNode, origin: &str, dir: &Path) {
+    let play = |trust: &str, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_avrs"))
+            .arg("play")
+            .arg(format!("avrs://{}/live/cam", relay.quic))
+            .args(["--trust", trust, "--duration", "2", "--out"])
+            .arg(out)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = dir.join("relayed.flv");
+    let played = play(origin, &out);
+    let stderr = String::from_utf8_lossy(&played.stderr);
+    assert!(played.status.success(), "avrs play on the relay: {stderr}");
+    let verified: u64 = stderr
+        .split("frames verified ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("a verification count: {stderr}"));
+    assert!(verified >= 60, "{verified} frames verified: {stderr}");
+    assert!(stderr.contains("dropped as corrupted 0"), "{stderr}");
+    eprintln!("native viewer of a relay: {verified} frames verified against the origin");
+
+    let refused = play(&relay.id, &dir.join("refused.flv"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "the relay's own key signs nothing"
+    );
+    assert!(stderr.contains("SIGN_ALIEN"), "{stderr}");
 }
 
 /// The whole HTTP/1.0 response to a short GET.
@@ -368,6 +412,8 @@ fn cluster_relays_balances_and_fails_over() {
     );
     let server_b = seen_b.lock().unwrap().video[0].1.clone();
     assert!(server_b != origin && server_b != server_a);
+    let relay_b = servers.iter().find(|s| s.id == server_b).unwrap();
+    relayed_frames_carry_the_origin_signature(relay_b, &origin, dir.path());
 
     if have("ffprobe") {
         let capture = dir.path().join("a.flv");

@@ -1,10 +1,11 @@
 //! One live content: a bounded window of frames, grouped at keyframes, that a
 //! single publisher appends to and any number of subscribers read.
 
-use super::frame::{LiveFrame, TrackConfigs};
+use super::frame::{LiveFrame, TrackConfigs, Upstream};
 use super::subscriber::Subscriber;
 use avrs_media::{MediaFrame, TIMESCALE, TrackKind};
 use avrs_proto::Guuid;
+use avrs_proto::avrs::quic::ContentOrigin;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -248,8 +249,16 @@ impl LiveContent {
         }
     }
 
+    /// The origin of the newest frame, for a relayed content: what a
+    /// native viewer is told signs its frames.
+    pub fn upstream_origin(&self) -> Option<Arc<ContentOrigin>> {
+        let window = self.lock();
+        let newest = window.frames.back()?;
+        newest.upstream.as_ref().map(|u| u.origin.clone())
+    }
+
     /// Appends one accepted frame and wakes the readers.
-    pub(crate) fn append(&self, mut media: MediaFrame, now: Instant) {
+    pub(crate) fn append(&self, mut media: MediaFrame, upstream: Option<Upstream>, now: Instant) {
         let next = {
             let mut window = self.lock();
             self.rebase(&mut window, &mut media);
@@ -261,7 +270,8 @@ impl LiveContent {
             let discontinuity = std::mem::take(&mut window.pending_discontinuity);
             window.bytes += media.data.len();
             window.last_dts = Some(window.last_dts.map_or(media.dts, |d| d.max(media.dts)));
-            let frame = LiveFrame::new(seq, media, window.configs.clone(), discontinuity, now);
+            let mut frame = LiveFrame::new(seq, media, window.configs.clone(), discontinuity, now);
+            frame.upstream = upstream;
             window.frames.push_back(Arc::new(frame));
             self.evict(&mut window);
             window.next_seq()

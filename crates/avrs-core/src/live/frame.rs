@@ -2,6 +2,7 @@
 //! its encodings per output format.
 
 use avrs_media::{AudioConfig, MediaFrame, VideoConfig};
+use avrs_proto::avrs::quic::ContentOrigin;
 use bytes::Bytes;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -40,6 +41,23 @@ impl Encoding {
     }
 }
 
+/// A relayed frame as its origin signed it. A relay forwards this to its
+/// native viewers unchanged (position, times, signature, CONTENT_ORIGIN),
+/// so they check the origin's signature end to end and the relay never
+/// signs what it did not ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// The signer and the origin content's GUUID.
+    pub origin: Arc<ContentOrigin>,
+    /// The frame's position in the origin content.
+    pub seq: u64,
+    /// Times as signed (the relay's own copy may be rebased).
+    pub dts: i64,
+    pub pts: i64,
+    pub discontinuity: bool,
+    pub signature: Bytes,
+}
+
 /// One frame of a live content.
 #[derive(Debug)]
 pub struct LiveFrame {
@@ -55,6 +73,8 @@ pub struct LiveFrame {
     pub discontinuity: bool,
     /// When the server received the frame (for latency figures).
     pub received: Instant,
+    /// Set when the frame was relayed from another node.
+    pub upstream: Option<Upstream>,
     encodings: [OnceLock<Bytes>; Encoding::COUNT],
 }
 
@@ -72,6 +92,7 @@ impl LiveFrame {
             configs,
             discontinuity,
             received,
+            upstream: None,
             encodings: Default::default(),
         }
     }

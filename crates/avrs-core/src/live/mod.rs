@@ -16,7 +16,7 @@ mod registry;
 mod subscriber;
 
 pub use content::{ContentLimits, ContentStats, LiveContent, Protocol};
-pub use frame::{Encoding, LiveFrame, TrackConfigs};
+pub use frame::{Encoding, LiveFrame, TrackConfigs, Upstream};
 pub use hooks::{ContentHook, FrameVerdict};
 pub use registry::{ContentRegistry, PublishError, Publisher, PushError};
 pub use subscriber::{ReadBatch, Subscriber};

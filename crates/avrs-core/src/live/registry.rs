@@ -2,7 +2,7 @@
 //! every inbound frame passes.
 
 use super::content::{ContentLimits, LiveContent};
-use super::frame::TrackConfigs;
+use super::frame::{TrackConfigs, Upstream};
 use super::hooks::{ContentHook, FrameVerdict};
 use avrs_media::MediaFrame;
 use avrs_proto::Guuid;
@@ -186,6 +186,26 @@ impl Publisher {
 
     /// Passes the frame through the hooks, then appends it for every viewer.
     pub fn push(&self, frame: MediaFrame, now: Instant) -> Result<(), PushError> {
+        self.push_frame(frame, None, now)
+    }
+
+    /// [`Self::push`] of a frame relayed from another node, with what its
+    /// origin signed (checked by the relay before it calls this).
+    pub fn push_relayed(
+        &self,
+        frame: MediaFrame,
+        upstream: Upstream,
+        now: Instant,
+    ) -> Result<(), PushError> {
+        self.push_frame(frame, Some(upstream), now)
+    }
+
+    fn push_frame(
+        &self,
+        frame: MediaFrame,
+        upstream: Option<Upstream>,
+        now: Instant,
+    ) -> Result<(), PushError> {
         let stats = &self.content.stats;
         if let FrameVerdict::Reject(why) = self.registry.run_hooks(&self.content, &frame) {
             stats.frames_rejected.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +215,7 @@ impl Publisher {
         stats
             .bytes_in
             .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
-        self.content.append(frame, now);
+        self.content.append(frame, upstream, now);
         Ok(())
     }
 

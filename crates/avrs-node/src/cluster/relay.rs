@@ -2,7 +2,10 @@
 //! from the member `route_find` picks, and published into the local
 //! registry, where every local viewer and every member pulling from us
 //! shares it. The native client checks each frame's signature against the
-//! signer the parent announces and drops (and counts) frames that fail; a
+//! signer the parent announces and drops (and counts) frames that fail;
+//! frames go on with the origin's position, times and signature
+//! ([`avrs_core::live::Upstream`]), so native viewers here verify the
+//! origin end to end and this node never signs what it did not ingest; a
 //! stalled or lost parent is replaced by the next best holder while local
 //! viewers keep their subscription. The relay stops when nobody has
 //! watched it for a grace period.
@@ -11,7 +14,7 @@ use super::{Cluster, content_key, lock};
 use crate::context::NodeContext;
 use crate::native::client::{ClientOptions, Session};
 use avrs_cluster::{Requester, plan_route};
-use avrs_core::live::{LiveContent, Publisher, TrackConfigs};
+use avrs_core::live::{LiveContent, Publisher, TrackConfigs, Upstream};
 use avrs_media::TrackKind;
 use avrs_proto::Hash32;
 use std::collections::HashMap;
@@ -239,7 +242,22 @@ impl Relay {
             if new_configs {
                 publisher.set_configs((*frame.configs).clone());
             }
-            let _ = publisher.push(frame.media, Instant::now());
+            // Checked once here; forwarded with the origin's signature so
+            // viewers of this relay verify the origin, not this node.
+            let _ = match frame.signed {
+                Some(signed) => {
+                    let upstream = Upstream {
+                        origin: signed.origin,
+                        seq: frame.seq,
+                        dts: frame.media.dts,
+                        pts: frame.media.pts,
+                        discontinuity: frame.discontinuity,
+                        signature: signed.signature,
+                    };
+                    publisher.push_relayed(frame.media, upstream, Instant::now())
+                }
+                None => publisher.push(frame.media, Instant::now()),
+            };
         }
     }
 

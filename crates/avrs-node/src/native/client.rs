@@ -14,8 +14,8 @@ use avrs_crypto::{Algorithm, SigningKey};
 use avrs_media::MediaFrame;
 use avrs_proto::Hash32;
 use avrs_proto::avrs::quic::{
-    self, ALPN, CloseCode, ContentControl, ContentInfo, ContentRequest, FrameFlags, FrameHeader,
-    Quality, SeqCounter, StreamKind,
+    self, ALPN, CloseCode, ContentControl, ContentInfo, ContentOrigin, ContentRequest, FrameFlags,
+    FrameHeader, Quality, SeqCounter, StreamKind,
 };
 use avrs_proto::avrs::{ContentState, SessionType, SubType};
 use bytes::Bytes;
@@ -276,6 +276,7 @@ impl Session {
         Ok(Watch {
             check,
             unsealer,
+            origin: None,
             session: self,
             content_id,
             rendition,
@@ -306,6 +307,16 @@ pub struct PlayedFrame {
     pub discontinuity: bool,
     /// Frames are missing just before this one (a dropped group).
     pub after_gap: bool,
+    /// What a relay forwards unchanged: the signature (verified when the
+    /// watch checks signatures) and who made it.
+    pub signed: Option<SignedBy>,
+}
+
+/// A played frame's signature and its signer, as the node sent them.
+#[derive(Debug, Clone)]
+pub struct SignedBy {
+    pub origin: Arc<ContentOrigin>,
+    pub signature: Bytes,
 }
 
 /// What a group stream carries.
@@ -358,6 +369,8 @@ pub struct Watch {
     check: ContentCheck,
     /// Opens SEALED frames of an ENCRYPTED content.
     unsealer: Unsealer,
+    /// The signer the newest group's CONTENT_UPDATE named.
+    origin: Option<Arc<ContentOrigin>>,
     /// After the end notice: (hard deadline, idle deadline).
     end: Option<(Instant, Instant)>,
     draining: bool,
@@ -473,6 +486,9 @@ impl Watch {
             match positioned.item {
                 GroupItem::Info(info) => {
                     self.check.on_info(&info)?;
+                    if self.origin.as_deref() != info.origin.as_ref() {
+                        self.origin = info.origin.clone().map(Arc::new);
+                    }
                     let configs = track_configs(&info)?;
                     if self.configs.as_deref() != Some(&configs) {
                         self.configs = Some(Arc::new(configs));
@@ -496,6 +512,13 @@ impl Watch {
                         self.gap = true;
                         continue;
                     }
+                    let signed = match (&self.origin, &signature) {
+                        (Some(origin), Some(signature)) => Some(SignedBy {
+                            origin: origin.clone(),
+                            signature: signature.clone(),
+                        }),
+                        _ => None,
+                    };
                     let data = match self.unsealer.open(seq, flow_id, header, data)? {
                         Ok(clear) => clear,
                         Err(err) => {
@@ -514,6 +537,7 @@ impl Watch {
                         configs,
                         discontinuity: header.flags.contains(FrameFlags::DISCONTINUITY),
                         after_gap: std::mem::take(&mut self.gap),
+                        signed,
                     }));
                 }
             }

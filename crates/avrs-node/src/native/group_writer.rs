@@ -3,7 +3,7 @@
 
 use super::signing::ContentSigner;
 use avrs_core::live::TrackConfigs;
-use avrs_proto::avrs::quic::RESET_CANCELLED;
+use avrs_proto::avrs::quic::{ContentOrigin, RESET_CANCELLED};
 use bytes::Bytes;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +24,11 @@ pub trait GroupFrame: Send + Sync + 'static {
     fn payload_len(&self) -> usize;
     /// The frame message for `slot`, signed: one or two chunks.
     fn message(&self, slot: &Slot) -> (Bytes, Option<Bytes>);
+    /// Who signed it, for the CONTENT_UPDATE before it: the slot's signer,
+    /// or the origin of a relayed frame.
+    fn origin(&self, slot: &Slot) -> ContentOrigin {
+        slot.signer.origin()
+    }
 }
 
 /// One group stream being written by its own task.
@@ -152,7 +157,7 @@ async fn write_group<F: GroupFrame>(
 }
 
 /// Writes the group: a CONTENT_UPDATE first and before any frame whose
-/// configuration changed, then the frames; finishes the stream and waits
+/// configuration or signer changed, then the frames; finishes the stream and waits
 /// until the peer has received all of it.
 async fn write_frames<F: GroupFrame>(
     send: &mut quinn::SendStream,
@@ -160,16 +165,22 @@ async fn write_frames<F: GroupFrame>(
     frames: &mut mpsc::UnboundedReceiver<F>,
 ) -> anyhow::Result<()> {
     let mut configs: Option<Arc<TrackConfigs>> = None;
+    let mut signer: Option<ContentOrigin> = None;
     while let Some(frame) = frames.recv().await {
-        let same = configs
+        let same_configs = configs
             .as_ref()
             .is_some_and(|c| Arc::ptr_eq(c, frame.configs()) || **c == **frame.configs());
-        if !same {
-            let origin = Some(slot.signer.origin());
-            let info =
-                super::media::info_message(frame.seq(), slot.content_id, frame.configs(), origin);
+        let origin = frame.origin(slot);
+        if !same_configs || signer.as_ref() != Some(&origin) {
+            let info = super::media::info_message(
+                frame.seq(),
+                slot.content_id,
+                frame.configs(),
+                Some(origin.clone()),
+            );
             send.write_chunk(info).await?;
             configs = Some(frame.configs().clone());
+            signer = Some(origin);
         }
         let (first, second) = frame.message(slot);
         send.write_chunk(first).await?;

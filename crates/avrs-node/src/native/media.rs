@@ -86,9 +86,18 @@ pub fn track_configs(info: &ContentInfo) -> anyhow::Result<TrackConfigs> {
     Ok(configs)
 }
 
-/// The frame header of `frame` (SIGNED is added where the signature is).
-pub fn frame_header(frame: &LiveFrame) -> FrameHeader {
-    header_of(&frame.media, frame.discontinuity)
+/// The position and header `frame` travels with (SIGNED is added where the
+/// signature is): a relayed frame's as its origin signed them.
+pub fn frame_place(frame: &LiveFrame) -> (u64, FrameHeader) {
+    match &frame.upstream {
+        Some(upstream) => {
+            let mut header = header_of(&frame.media, upstream.discontinuity);
+            header.dts = upstream.dts;
+            header.pts = upstream.pts;
+            (upstream.seq, header)
+        }
+        None => (frame.seq, header_of(&frame.media, frame.discontinuity)),
+    }
 }
 
 /// The frame header of a frame in the media model.
@@ -115,16 +124,10 @@ pub struct Wire<'a> {
 /// The message prefix of `frame` for `content_id` as `wire` says (the
 /// payload follows).
 pub fn frame_prefix(frame: &LiveFrame, content_id: u32, wire: Wire<'_>) -> Bytes {
-    let mut header = frame_header(frame);
+    let (seq, mut header) = frame_place(frame);
     header.flags.set(FrameFlags::SEALED, wire.sealed);
     let content = ContentHeader::new(flow_of(frame.media.track), content_id);
-    prefix_with(
-        frame.seq,
-        content,
-        header,
-        wire.signature,
-        wire.payload.len(),
-    )
+    prefix_with(seq, content, header, wire.signature, wire.payload.len())
 }
 
 /// The prefix of a frame of the media model at position `seq` (VoD frames:

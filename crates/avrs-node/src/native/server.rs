@@ -282,8 +282,12 @@ impl Connection {
                 }
             }
         }
-        let mut info =
-            super::media::content_info(content_id, &content.configs(), Some(signer.origin()));
+        // A relayed content is announced with its origin's signer.
+        let origin = match content.upstream_origin() {
+            Some(upstream) => (*upstream).clone(),
+            None => signer.origin(),
+        };
+        let mut info = super::media::content_info(content_id, &content.configs(), Some(origin));
         info.key = signer.key_grant();
         let info = info.encode().expect("configurations always encode");
         if self.control.write(SubType::Session, &info).await.is_err() {

@@ -11,7 +11,9 @@ use super::groups::{GroupSplitter, OpenGroups};
 use super::media::{Wire, frame_message, frame_prefix};
 use super::signing::ContentSigner;
 use avrs_core::live::{Encoding, LiveContent, LiveFrame, Protocol, TrackConfigs};
-use avrs_proto::avrs::quic::{FIRST_CONTENT_ID, RESET_CANCELLED, RESET_GROUP_DROPPED};
+use avrs_proto::avrs::quic::{
+    ContentOrigin, FIRST_CONTENT_ID, RESET_CANCELLED, RESET_GROUP_DROPPED,
+};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,8 +63,9 @@ impl Viewer {
 /// Live frames: the message for the first content id is made once and
 /// shared by every viewer (nearly all stream under that id).
 impl GroupFrame for Arc<LiveFrame> {
+    /// The position viewers see: a relayed frame keeps its origin's.
     fn seq(&self) -> u64 {
-        self.seq
+        self.upstream.as_ref().map_or(self.seq, |u| u.seq)
     }
 
     fn configs(&self) -> &Arc<TrackConfigs> {
@@ -74,12 +77,20 @@ impl GroupFrame for Arc<LiveFrame> {
     }
 
     fn message(&self, slot: &Slot) -> (Bytes, Option<Bytes>) {
-        let payload = slot.signer.payload(self);
-        let signature = slot.signer.signature(self);
+        // A relayed frame goes on as its origin signed it; this node signs
+        // (and seals) only what it ingested.
+        let (payload, signature, sealed) = match &self.upstream {
+            Some(upstream) => (self.media.data.clone(), upstream.signature.clone(), false),
+            None => (
+                slot.signer.payload(self),
+                slot.signer.signature(self),
+                slot.signer.seals(),
+            ),
+        };
         let wire = Wire {
             payload: &payload,
             signature: &signature,
-            sealed: slot.signer.seals(),
+            sealed,
         };
         if slot.content_id == FIRST_CONTENT_ID {
             let message = self.encoded(Encoding::Native, |f| {
@@ -89,6 +100,13 @@ impl GroupFrame for Arc<LiveFrame> {
         } else {
             let prefix = frame_prefix(self, slot.content_id, wire);
             (prefix, Some(payload))
+        }
+    }
+
+    fn origin(&self, slot: &Slot) -> ContentOrigin {
+        match &self.upstream {
+            Some(upstream) => (*upstream.origin).clone(),
+            None => slot.signer.origin(),
         }
     }
 }

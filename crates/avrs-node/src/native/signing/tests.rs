@@ -65,7 +65,7 @@ async fn a_sealed_frame_travels_without_its_clear_bytes_and_opens_for_the_key_ho
     assert_eq!(again.as_ptr(), payload.as_ptr(), "sealed once, cached");
 
     // A relay checks the signature over the sealed bytes, without the key.
-    let mut header = crate::native::media::frame_header(&frame);
+    let (_, mut header) = crate::native::media::frame_place(&frame);
     header.flags |= FrameFlags::SEALED | FrameFlags::SIGNED;
     let verifier = FrameVerifier::new(&signer.origin(), &[]).unwrap();
     let signature = signer.signature(&frame);
