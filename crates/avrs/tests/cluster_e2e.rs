@@ -4,6 +4,8 @@
 //! servers 2 and 3, which relay the stream from server 1. One of them is
 //! killed with SIGKILL mid-stream: its viewer asks the balancer again and
 //! must play again within 2 s. The killed node is restarted and rejoins.
+//! Native (`avrs play --trust ORIGIN`) and RTMP (ffmpeg) viewers of servers
+//! that do not hold the stream start a relay there and verify the origin.
 
 mod support;
 
@@ -176,6 +178,25 @@ fn relayed_frames_carry_the_origin_signature(relay: &ClusterNode, origin: &str, 
         "the relay's own key signs nothing"
     );
     assert!(stderr.contains("SIGN_ALIEN"), "{stderr}");
+}
+
+/// ffmpeg plays `live/cam` over RTMP from a server that does not hold it:
+/// the server relays it and serves it.
+fn rtmp_viewer_of_a_non_holder_plays(server: &ClusterNode) {
+    let played = Command::new("ffmpeg")
+        .args(["-v", "error", "-rw_timeout", "10000000", "-i"])
+        .arg(format!("rtmp://{}/live/cam", server.rtmp))
+        .args(["-t", "1", "-map", "0:v", "-f", "framemd5", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&played.stdout);
+    let frames = stdout.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(
+        played.status.success() && frames >= 20,
+        "{frames} frames over RTMP from a relaying server: {}",
+        String::from_utf8_lossy(&played.stderr)
+    );
 }
 
 /// The whole HTTP/1.0 response to a short GET.
@@ -376,6 +397,11 @@ fn cluster_relays_balances_and_fails_over() {
         members(&balancer)
     );
 
+    // Native and RTMP viewers of a server that does not hold the stream
+    // start a relay there, as HTTP viewers do.
+    relayed_frames_carry_the_origin_signature(&servers[1], &origin, dir.path());
+    rtmp_viewer_of_a_non_holder_plays(&servers[2]);
+
     // Viewer A goes to whichever of servers 2 and 3 the balancer picks;
     // viewer B to the other. Server 1 (the ingest) is excluded for both.
     let stop = Arc::new(AtomicBool::new(false));
@@ -412,8 +438,6 @@ fn cluster_relays_balances_and_fails_over() {
     );
     let server_b = seen_b.lock().unwrap().video[0].1.clone();
     assert!(server_b != origin && server_b != server_a);
-    let relay_b = servers.iter().find(|s| s.id == server_b).unwrap();
-    relayed_frames_carry_the_origin_signature(relay_b, &origin, dir.path());
 
     if have("ffprobe") {
         let capture = dir.path().join("a.flv");

@@ -1,6 +1,7 @@
-//! The hook viewer outputs call for a name that is not live here: if a
-//! member holds it, start the relay and wait (at most [`WAIT_FOR_RELAY`])
-//! for it to appear, instead of answering 404 at once.
+//! The hook every viewer output (HTTP-FLV, LL-HLS, RTMP, native) calls for
+//! a name that is not live here: if a member holds it, start the relay and
+//! wait (at most [`WAIT_FOR_RELAY`]) for it to appear, instead of refusing
+//! at once.
 
 use crate::context::NodeContext;
 use avrs_core::live::LiveContent;
@@ -31,6 +32,18 @@ pub async fn find_live(context: &Arc<NodeContext>, name: &str) -> Option<Arc<Liv
         }
     }
     None
+}
+
+/// Starts relaying `name` when it is not live here and a member holds it
+/// (the relay then publishes it locally). False when nothing was started.
+pub fn start_relay(context: &Arc<NodeContext>, name: &str) -> bool {
+    if live_here(context, name).is_some() {
+        return false;
+    }
+    let Some(cluster) = context.cluster.get() else {
+        return false;
+    };
+    cluster.relays.ensure(context, cluster, name)
 }
 
 fn live_here(context: &NodeContext, name: &str) -> Option<Arc<LiveContent>> {

@@ -255,7 +255,7 @@ impl Connection {
         if let Some(id) = name.strip_prefix("vod/") {
             return self.watch_vod(content_id, &request, id, ended).await;
         }
-        let Some(content) = resolve(&self.context, &request.target) else {
+        let Some(content) = resolve(&self.context, &request.target).await else {
             self.session.watch_failed(content_id);
             tracing::info!(remote = %self.remote, target = ?request.target, "native: content not found");
             return self.reply(&content_not_found(&request.target)).await;
@@ -479,14 +479,16 @@ impl Connection {
 
 /// The live content a CONTENT_ADD names. The node is a single-node cluster
 /// for now: the cluster UUID is not checked.
-fn resolve(context: &NodeContext, target: &ContentTarget) -> Option<Arc<LiveContent>> {
-    let content = match target {
-        ContentTarget::Name(name) => context.registry.get(name),
+/// The live content asked for: by name, local or relayed from a member
+/// that holds it (waiting up to `locate::WAIT_FOR_RELAY` for the relay);
+/// by GUUID, local only.
+async fn resolve(context: &Arc<NodeContext>, target: &ContentTarget) -> Option<Arc<LiveContent>> {
+    match target {
+        ContentTarget::Name(name) => crate::cluster::locate::find_live(context, name).await,
         ContentTarget::Uuid { content, .. } => context
             .registry
             .list()
             .into_iter()
-            .find(|c| c.id() == *content),
-    };
-    content.filter(|c| !c.is_ended())
+            .find(|c| c.id() == *content && !c.is_ended()),
+    }
 }

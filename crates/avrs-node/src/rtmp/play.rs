@@ -82,6 +82,8 @@ pub async fn run(mut conn: Connection, request: PlayRequest) -> Result<(), ConnE
 /// just before its publisher): wait `play_wait` for it, then give up.
 async fn wait_for_content(conn: &Connection, name: &str) -> Option<Arc<LiveContent>> {
     let deadline = Instant::now() + conn.settings.play_wait;
+    // Held by another member of the cluster: relay it here.
+    crate::cluster::locate::start_relay(&conn.context, name);
     loop {
         let live = conn.context.registry.get(name).filter(|c| !c.is_ended());
         if live.is_some() || Instant::now() >= deadline {
