@@ -98,7 +98,7 @@ pub struct NodeContext {
     /// frame); native viewers and relays check it.
     pub content_key: Arc<SigningKey>,
     /// The keys of ENCRYPTED contents (`[auth] encrypt`), one per content.
-    pub content_keys: crate::native::signing::ContentKeys,
+    pub content_keys: crate::native::content_keys::ContentKeys,
     /// Who may publish, watch and administer: tokens, stream key,
     /// policies, revocation, audit (see `docs/security.md`).
     pub authorizer: Arc<avrs_auth::Authorizer>,

@@ -1,7 +1,9 @@
 //! ENCRYPTED contents end to end: a node whose `[auth] encrypt` names the
 //! stream seals every frame; a native viewer (authorised to play) gets the
 //! key on its control stream, checks each frame's signature over the sealed
-//! bytes, opens it and plays exactly what was published.
+//! bytes, opens it and plays exactly what was published. When one of two
+//! viewers is revoked, the content moves to a new key that only the other
+//! one gets, and it plays on.
 
 use avrs_node::native::client::{ClientOptions, Session};
 use avrs_node::{Node, NodeOptions};
@@ -76,5 +78,119 @@ async fn an_encrypted_content_plays_for_an_authorised_viewer() {
     assert_eq!(checks.verified, played.len() as u64);
     assert_eq!(checks.corrupted, 0);
     watch.close().await;
+    node.shutdown().await;
+}
+
+/// `play = token`, HS256 tokens, `live/secret` ENCRYPTED.
+fn token_authorizer(dir: &std::path::Path) -> Arc<avrs_auth::Authorizer> {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = dir.join("hs256.secret");
+    std::fs::write(&secret, "a shared secret of at least thirty-two bytes").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = format!(
+        "[avrs]\ndata_dir = {}\nheartbeat_interval = 200ms\n[auth]\npublish = open\n\
+         play = token\naudit_log = off\nencrypt = live/secret\ntoken_hs256_secret_file = {}\n",
+        dir.display(),
+        secret.display()
+    );
+    let config = avrs_config::Config::from_str_named(&text, "avrs.ini").unwrap();
+    let auth = avrs_auth::AuthConfig::from_config(&config, true).unwrap();
+    Arc::new(avrs_auth::Authorizer::load(&auth, None).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_viewer_rotates_the_key_and_the_others_play_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let authorizer = token_authorizer(dir.path());
+    let now = avrs_auth::unix_now();
+    let issue = |subject: &str| {
+        let role = avrs_auth::TokenRole::Viewer;
+        authorizer
+            .issue_token(role, "live/secret", subject, 600, Default::default(), now)
+            .unwrap()
+    };
+    let (token_a, claims_a) = issue("alice");
+    let (token_b, _) = issue("bob");
+    let options = NodeOptions {
+        authorizer: Some(authorizer.clone()),
+        ..NodeOptions::loopback_ephemeral()
+    };
+    let node = Node::start(options).await.unwrap();
+    let (configs, frames) = fixture(30);
+    let publisher = node
+        .context
+        .registry
+        .publish("live/secret", Instant::now())
+        .unwrap();
+    publisher.set_configs(configs);
+    let watch = |token: String| {
+        let address = node.quic_address;
+        async move {
+            let options = ClientOptions {
+                token: Some(token),
+                ..ClientOptions::default()
+            };
+            let session = Session::connect(address, options).await.unwrap();
+            session.watch("live/secret").await.unwrap()
+        }
+    };
+    let mut alice = watch(token_a).await;
+    let mut bob = watch(token_b).await;
+    // A live source: frames at their own pace (30 s of them at most).
+    let push = tokio::spawn(async move {
+        let start = Instant::now();
+        for frame in frames {
+            let due = Duration::from_micros(u64::try_from(frame.dts).unwrap() * 100 / 9);
+            tokio::time::sleep_until((start + due).into()).await;
+            publisher.push(frame, Instant::now()).unwrap();
+        }
+        publisher.finish();
+    });
+    let (_, sent) = fixture(30);
+    let mut bob_played = Vec::new();
+    for _ in 0..10 {
+        alice.next_frame().await.unwrap().unwrap();
+        bob_played.push(bob.next_frame().await.unwrap().unwrap());
+    }
+    assert_eq!(
+        bob.opened_per_epoch().keys().copied().collect::<Vec<_>>(),
+        [1]
+    );
+
+    let revoked = avrs_auth::revocation::RevokedKind::Jti;
+    assert!(authorizer.revoke(revoked, &claims_a.jti, "test").unwrap());
+    // Alice is cut off (frames already on their way may still come).
+    let cut = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match alice.next_frame().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("alice saw an end, not a cut-off"),
+                Err(err) => break err,
+            }
+        }
+    });
+    let error = cut.await.expect("alice is cut off");
+    assert!(
+        error.to_string().contains("MEMBER_SECURITY_ISSUE"),
+        "{error}"
+    );
+
+    // Bob is given the next key and plays on, every frame as published.
+    let on = tokio::time::timeout(Duration::from_secs(20), async {
+        while bob.opened_per_epoch().get(&2).copied().unwrap_or(0) < 30 {
+            bob_played.push(bob.next_frame().await.unwrap().unwrap());
+        }
+    });
+    on.await.expect("bob plays frames sealed with the new key");
+    for frame in &bob_played {
+        assert_eq!(frame.media, sent[frame.seq as usize], "frame {}", frame.seq);
+    }
+    assert!(
+        bob_played.windows(2).all(|w| w[1].seq == w[0].seq + 1),
+        "bob missed no frame across the rotation"
+    );
+    assert_eq!(bob.check_stats().corrupted, 0);
+    push.abort();
+    bob.close().await;
     node.shutdown().await;
 }

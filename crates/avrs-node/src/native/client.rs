@@ -427,20 +427,48 @@ impl Watch {
                     None => bail!("the connection closed{}", self.session.close_reason()),
                 },
                 message = self.session.messages.recv() => {
-                    match self.session.event(message)? {
-                        ClientEvent::Ended { content_id } if content_id == self.content_id => {
-                            let now = Instant::now();
-                            self.end = Some((now + END_GRACE, now + END_IDLE));
-                        }
-                        ClientEvent::Refused { request, reply } => {
-                            bail!("{request} refused: {} {}", reply.code, reply.text)
-                        }
-                        _ => {}
-                    }
+                    let event = self.session.event(message)?;
+                    self.on_control(event)?;
                 }
                 _ = sleep_until(deadline), if deadline.is_some() => self.on_end_deadline(),
             }
         }
+    }
+
+    fn on_control(&mut self, event: ClientEvent) -> anyhow::Result<()> {
+        match event {
+            ClientEvent::Ended { content_id } if content_id == self.content_id => {
+                let now = Instant::now();
+                self.end = Some((now + END_GRACE, now + END_IDLE));
+            }
+            ClientEvent::Refused { request, reply } => {
+                bail!("{request} refused: {} {}", reply.code, reply.text)
+            }
+            // The content's key rotated: the next epoch's key.
+            ClientEvent::Info(info) if info.content_id == self.content_id => {
+                if let Some(grant) = &info.key {
+                    self.unsealer.add_key(grant)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A sealed frame of an epoch newer than any key held: its key was
+    /// sent on the control stream before it, maybe read but not handled
+    /// yet. Handles what the control stream has already delivered.
+    fn catch_up_keys(&mut self) -> anyhow::Result<()> {
+        while let Ok(message) = self.session.messages.try_recv() {
+            let event = self.session.event(Some(message))?;
+            self.on_control(event)?;
+        }
+        Ok(())
+    }
+
+    /// Frames opened per content key epoch (ENCRYPTED contents).
+    pub fn opened_per_epoch(&self) -> &std::collections::BTreeMap<u32, u64> {
+        &self.unsealer.opened
     }
 
     fn on_stream(&mut self, event: StreamEvent) {
@@ -519,6 +547,14 @@ impl Watch {
                         }),
                         _ => None,
                     };
+                    if self.unsealer.needs_newer_key(header, &data) {
+                        self.catch_up_keys()?;
+                        if self.unsealer.needs_newer_key(header, &data) {
+                            tracing::warn!(seq, "native: sealed frame of an unknown key epoch");
+                            self.gap = true;
+                            continue;
+                        }
+                    }
                     let data = match self.unsealer.open(seq, flow_id, header, data)? {
                         Ok(clear) => clear,
                         Err(err) => {

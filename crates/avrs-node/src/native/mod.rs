@@ -18,6 +18,7 @@
 //! byte layouts and codes.
 
 pub mod client;
+pub mod content_keys;
 mod group_writer;
 pub mod groups;
 pub mod media;

@@ -1,6 +1,7 @@
 //! One native connection: handshake checks, the control stream driven
 //! through [`ServerSession`], and the viewers it starts.
 
+use super::content_keys::Rotation;
 use super::session::{ServerSession, Step, content_added, content_not_found, ended_notice};
 use super::signing::ContentSigner;
 use super::slots::SlotTask;
@@ -11,8 +12,8 @@ use crate::auth::{self, LiveGrant};
 use crate::context::NodeContext;
 use avrs_core::live::LiveContent;
 use avrs_proto::avrs::quic::{
-    ALPN, BINDING_SIZE, CloseCode, ContentControl, ContentRequest, ContentTarget, EXPORTER_LABEL,
-    SeqCounter,
+    ALPN, BINDING_SIZE, CloseCode, ContentControl, ContentKeyGrant, ContentRequest, ContentTarget,
+    EXPORTER_LABEL, SeqCounter,
 };
 use avrs_proto::avrs::{ContentFlags, ContentState, RetCode, RetCodePacket, SessionType, SubType};
 use std::collections::HashMap;
@@ -78,6 +79,7 @@ pub async fn serve_connection(
         control: ControlWriter::new(send),
         session: ServerSession::new(binding),
         viewers: HashMap::new(),
+        sealed: HashMap::new(),
         grant: None,
     };
     // Counted while served; every return above is before the session.
@@ -123,6 +125,9 @@ struct Connection {
     control: ControlWriter,
     session: ServerSession,
     viewers: HashMap<u32, SlotTask>,
+    /// Slots of ENCRYPTED contents: content id → the content, to pass on
+    /// its key when it rotates.
+    sealed: HashMap<u32, Arc<LiveContent>>,
     /// The session token's grant, rechecked every `heartbeat_interval` and
     /// on revocation; when it ends, so does the session.
     grant: Option<LiveGrant>,
@@ -133,6 +138,7 @@ impl Connection {
         let mut messages = spawn_control_reader(recv);
         let (ended_tx, mut ended) = mpsc::unbounded_channel();
         let mut seq = SeqCounter::default();
+        let mut rotations = self.context.content_keys.subscribe();
         let open_deadline = tokio::time::sleep(OPEN_TIMEOUT);
         tokio::pin!(open_deadline);
         loop {
@@ -171,6 +177,11 @@ impl Connection {
                 },
                 Some(content_id) = ended.recv() => self.content_ended(content_id).await,
                 why = auth::ended(&mut self.grant) => self.revoked(why).await,
+                rotation = rotations.recv() => match rotation {
+                    Ok(rotation) => self.pass_on_key(&rotation).await,
+                    // Missed rotations: the next one still brings the newest key.
+                    Err(_) => ControlFlow::Continue(()),
+                },
                 _ = self.conn.closed() => ControlFlow::Break(()),
             };
             if flow.is_break() {
@@ -209,6 +220,7 @@ impl Connection {
                 if let Some(viewer) = self.viewers.remove(&content_id) {
                     viewer.stop();
                 }
+                self.sealed.remove(&content_id);
                 self.reply(&reply).await
             }
             Step::Close { reply } => self.last_reply(&reply, CloseCode::NoError).await,
@@ -289,6 +301,9 @@ impl Connection {
         };
         let mut info = super::media::content_info(content_id, &content.configs(), Some(origin));
         info.key = signer.key_grant();
+        if signer.seals() {
+            self.sealed.insert(content_id, content.clone());
+        }
         let info = info.encode().expect("configurations always encode");
         if self.control.write(SubType::Session, &info).await.is_err() {
             return ControlFlow::Break(());
@@ -440,11 +455,50 @@ impl Connection {
         }
         let reason = format!("{} {why}", why.retcode().name());
         close(&self.conn, CloseCode::AccessRevoked, &reason);
+        // The key this session held must open nothing sent from now on:
+        // its ENCRYPTED contents move to a new key (the session is closed,
+        // so it is not sent the new one).
+        for (_, content) in self.sealed.drain() {
+            if let Err(err) = self.context.content_keys.rotate(content.id()) {
+                tracing::error!(%err, stream = content.name(), "cannot rotate a content key");
+            }
+        }
         ControlFlow::Break(())
+    }
+
+    /// A content this session watches sealed moved to a new key: the new
+    /// key goes out on the control stream (a CONTENT_UPDATE) before any
+    /// frame is sealed with it.
+    async fn pass_on_key(&mut self, rotation: &Rotation) -> ControlFlow<()> {
+        let slots: Vec<(u32, Arc<LiveContent>)> = self
+            .sealed
+            .iter()
+            .filter(|(_, content)| content.id() == rotation.content)
+            .map(|(id, content)| (*id, content.clone()))
+            .collect();
+        for (content_id, content) in slots {
+            let origin = match content.upstream_origin() {
+                Some(upstream) => (*upstream).clone(),
+                None => ContentSigner::new(self.context.content_key.clone(), content.id()).origin(),
+            };
+            let mut info = super::media::content_info(content_id, &content.configs(), Some(origin));
+            info.key = Some(ContentKeyGrant {
+                epoch: rotation.key.epoch(),
+                key: *rotation.key.secret_bytes(),
+            });
+            let Ok(data) = info.encode() else {
+                continue;
+            };
+            if self.control.write(SubType::Session, &data).await.is_err() {
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     async fn content_ended(&mut self, content_id: u32) -> ControlFlow<()> {
         self.session.content_ended(content_id);
+        self.sealed.remove(&content_id);
         self.viewers.remove(&content_id);
         match self
             .control

@@ -6,13 +6,13 @@
 //! the frame, and shared by every other viewer and relay.
 
 use avrs_core::live::{Encoding, LiveFrame};
-use avrs_crypto::{ContentKey, FramePlace, SigningKey, sign_frame};
+use avrs_crypto::{FramePlace, SigningKey, sign_frame};
 use avrs_proto::Guuid;
 use avrs_proto::avrs::quic::{ContentKeyGrant, ContentOrigin, FrameFlags, sealed_payload};
 use bytes::Bytes;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
+use super::content_keys::SealingKey;
 use super::media::{flow_of, header_of};
 use avrs_media::MediaFrame;
 
@@ -21,8 +21,9 @@ use avrs_media::MediaFrame;
 pub struct ContentSigner {
     key: Arc<SigningKey>,
     content: Guuid,
-    /// ENCRYPTED contents: the key their frames are sealed with.
-    sealer: Option<Arc<ContentKey>>,
+    /// ENCRYPTED contents: the key their frames are sealed with (it
+    /// changes when the content's key rotates).
+    sealer: Option<Arc<SealingKey>>,
 }
 
 impl ContentSigner {
@@ -36,17 +37,20 @@ impl ContentSigner {
 
     /// Frames are sealed with `key` before they are signed (an ENCRYPTED
     /// content). Every viewer of a content must use the same key: take it
-    /// from [`ContentKeys`].
-    pub fn sealing(mut self, key: Arc<ContentKey>) -> Self {
+    /// from [`super::content_keys::ContentKeys`].
+    pub fn sealing(mut self, key: Arc<SealingKey>) -> Self {
         self.sealer = Some(key);
         self
     }
 
     /// The key an authorised session is given (control stream only).
     pub fn key_grant(&self) -> Option<ContentKeyGrant> {
-        self.sealer.as_ref().map(|key| ContentKeyGrant {
-            epoch: key.epoch(),
-            key: *key.secret_bytes(),
+        self.sealer.as_ref().map(|sealing| {
+            let key = sealing.current();
+            ContentKeyGrant {
+                epoch: key.epoch(),
+                key: *key.secret_bytes(),
+            }
         })
     }
 
@@ -63,8 +67,9 @@ impl ContentSigner {
         };
         frame.encoded(Encoding::Sealed, |frame| {
             let place = self.place(frame.seq, &frame.media, frame.discontinuity);
-            match sealer.seal(&place, &frame.media.data) {
-                Ok(sealed) => Bytes::from(sealed_payload(sealer.epoch(), &sealed)),
+            let key = sealer.current();
+            match key.seal(&place, &frame.media.data) {
+                Ok(sealed) => Bytes::from(sealed_payload(key.epoch(), &sealed)),
                 Err(err) => {
                     // Never fall back to clear bytes: send nothing useful.
                     tracing::error!(%err, seq = frame.seq, "cannot seal a frame");
@@ -118,6 +123,9 @@ impl ContentSigner {
     }
 
     fn sign_bytes(&self, place: &FramePlace, bytes: &[u8]) -> Bytes {
+        if unsigned_for_benchmarks() {
+            return Bytes::new();
+        }
         let seq = place.seq;
         match sign_frame(&self.key, place, bytes) {
             Ok(signature) => Bytes::from(signature),
@@ -129,32 +137,19 @@ impl ContentSigner {
     }
 }
 
-/// The key of every ENCRYPTED content this node serves, made at its first
-/// viewer and shared by all of them (frames are sealed once).
-#[derive(Debug, Default)]
-pub struct ContentKeys {
-    keys: Mutex<HashMap<Guuid, Arc<ContentKey>>>,
-}
-
-impl ContentKeys {
-    /// The content's key, made (epoch 1, random) the first time. Making one
-    /// forgets the keys of contents `is_live` no longer knows, so the map
-    /// holds at most the live ENCRYPTED contents, however many came and
-    /// went.
-    pub fn key_for(
-        &self,
-        content: Guuid,
-        is_live: impl Fn(Guuid) -> bool,
-    ) -> anyhow::Result<Arc<ContentKey>> {
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(key) = keys.get(&content) {
-            return Ok(key.clone());
+/// `AVRS_BENCH_UNSIGNED=1` in the node's environment: frames go out
+/// unsigned, for the unprotected baseline of `docs/BENCHMARKS.md` only.
+/// Nothing is downgraded for players: the content still announces its
+/// signer, so a checking player drops every frame as corrupted.
+fn unsigned_for_benchmarks() -> bool {
+    static UNSIGNED: OnceLock<bool> = OnceLock::new();
+    *UNSIGNED.get_or_init(|| {
+        let unsigned = std::env::var_os("AVRS_BENCH_UNSIGNED").is_some_and(|v| v == "1");
+        if unsigned {
+            tracing::warn!("AVRS_BENCH_UNSIGNED=1: frames are sent unsigned (benchmarks only)");
         }
-        keys.retain(|id, _| is_live(*id));
-        let key = Arc::new(ContentKey::generate(1)?);
-        keys.insert(content, key.clone());
-        Ok(key)
-    }
+        unsigned
+    })
 }
 
 #[cfg(test)]

@@ -1,19 +1,28 @@
 //! A player's side of ENCRYPTED contents (sans-IO): the content key comes
-//! in the CONTENT_UPDATE of the session's control stream; SEALED frames are
-//! opened with it after their signature was checked.
+//! in the CONTENT_UPDATE of the session's control stream (again, with the
+//! next epoch, when the content's key rotates); SEALED frames are opened
+//! with the key of their epoch after their signature was checked.
 
 use anyhow::{anyhow, bail};
 use avrs_crypto::{ContentKey, FramePlace, OpenError};
 
 use avrs_proto::Guuid;
-use avrs_proto::avrs::quic::{ContentInfo, FrameFlags, FrameHeader, split_sealed};
+use avrs_proto::avrs::quic::{ContentInfo, ContentKeyGrant, FrameFlags, FrameHeader, split_sealed};
 use bytes::Bytes;
+use std::collections::BTreeMap;
+
+/// Epochs a session keeps: the newest and the ones whose frames may still
+/// be in flight.
+const KEPT_EPOCHS: usize = 3;
 
 /// The keys a session was given for one content.
 #[derive(Debug, Default)]
 pub struct Unsealer {
     content: Option<Guuid>,
-    key: Option<ContentKey>,
+    /// Newest last.
+    keys: Vec<ContentKey>,
+    /// Frames opened, per key epoch.
+    pub opened: BTreeMap<u32, u64>,
 }
 
 impl Unsealer {
@@ -23,19 +32,50 @@ impl Unsealer {
         let Some(info) = info else {
             return Ok(Self::default());
         };
-        let key = match &info.key {
-            Some(grant) => Some(ContentKey::from_bytes(grant.epoch, &grant.key)?),
-            None => None,
-        };
-        Ok(Self {
+        let mut unsealer = Self {
             content: info.origin.as_ref().map(|o| o.content),
-            key,
-        })
+            ..Self::default()
+        };
+        if let Some(grant) = &info.key {
+            unsealer.add_key(grant)?;
+        }
+        Ok(unsealer)
+    }
+
+    /// A key from a later CONTENT_UPDATE of the control stream (the
+    /// content's key rotated). An epoch older than the newest is ignored.
+    pub fn add_key(&mut self, grant: &ContentKeyGrant) -> anyhow::Result<()> {
+        if self.keys.last().is_some_and(|k| k.epoch() >= grant.epoch) {
+            return Ok(());
+        }
+        self.keys
+            .push(ContentKey::from_bytes(grant.epoch, &grant.key)?);
+        if self.keys.len() > KEPT_EPOCHS {
+            self.keys.remove(0);
+        }
+        Ok(())
+    }
+
+    /// The newest key epoch held.
+    pub fn epoch(&self) -> Option<u32> {
+        self.keys.last().map(ContentKey::epoch)
+    }
+
+    /// A SEALED frame of an epoch newer than every key held (its key has
+    /// not been handled yet). False without any key: `open` says why.
+    pub fn needs_newer_key(&self, header: FrameHeader, data: &[u8]) -> bool {
+        if !header.flags.contains(FrameFlags::SEALED) {
+            return false;
+        }
+        match (self.epoch(), split_sealed(data)) {
+            (Some(newest), Ok((epoch, _))) => epoch > newest,
+            _ => false,
+        }
     }
 
     /// The frame's clear bytes: `data` itself when not SEALED.
     pub fn open(
-        &self,
+        &mut self,
         seq: u64,
         flow: u8,
         header: FrameHeader,
@@ -44,16 +84,16 @@ impl Unsealer {
         if !header.flags.contains(FrameFlags::SEALED) {
             return Ok(Ok(data));
         }
-        let (Some(key), Some(content)) = (&self.key, self.content) else {
+        let Some(content) = self.content.filter(|_| !self.keys.is_empty()) else {
             bail!("the content is encrypted and this session was given no key");
         };
         let (epoch, sealed) = split_sealed(&data).map_err(|e| anyhow!("sealed frame: {e}"))?;
-        if epoch != key.epoch() {
+        let Some(key) = self.keys.iter().find(|k| k.epoch() == epoch) else {
             bail!(
-                "sealed frame of key epoch {epoch}; this session holds epoch {}",
-                key.epoch()
+                "sealed frame of key epoch {epoch}; this session holds epochs {:?}",
+                self.keys.iter().map(ContentKey::epoch).collect::<Vec<_>>()
             );
-        }
+        };
         let mut clean = header;
         clean.flags -= FrameFlags::SIGNED;
         let place = FramePlace {
@@ -62,6 +102,10 @@ impl Unsealer {
             flow,
             header: clean,
         };
-        Ok(key.open(&place, sealed).map(Bytes::from))
+        let opened = key.open(&place, sealed).map(Bytes::from);
+        if opened.is_ok() {
+            *self.opened.entry(epoch).or_default() += 1;
+        }
+        Ok(opened)
     }
 }
