@@ -242,9 +242,24 @@ impl Membership {
         })
     }
 
-    /// When [`Membership::handle_timeout`] is next due.
+    /// When [`Membership::handle_timeout`] is next due: foca's next timer,
+    /// or the next join retry while nobody has answered our announce.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.timers.peek().map(|Reverse(s)| s.at)
+        let timer = self.timers.peek().map(|Reverse(s)| s.at);
+        match (timer, self.rejoin_due()) {
+            (Some(timer), Some(rejoin)) => Some(timer.min(rejoin)),
+            (timer, rejoin) => timer.or(rejoin),
+        }
+    }
+
+    /// When to announce again: a heartbeat after the last announce, while
+    /// we know no member. foca schedules no timer before it is connected,
+    /// so a lost announce (or a lost answer) must be retried from here, or
+    /// a driver that sleeps until [`Membership::poll_timeout`] would wait
+    /// for ever, alone, and no member would ever learn of it.
+    pub(crate) fn rejoin_due(&self) -> Option<Duration> {
+        (self.swim.num_members() == 0 && !self.seeds.is_empty())
+            .then(|| self.last_join + self.config.heartbeat_interval)
     }
 
     /// Runs every timer due at `now`.
@@ -262,10 +277,7 @@ impl Membership {
             }
             self.flush(now);
         }
-        if self.swim.num_members() == 0
-            && !self.seeds.is_empty()
-            && now.saturating_sub(self.last_join) >= self.config.heartbeat_interval
-        {
+        if self.rejoin_due().is_some_and(|due| due <= now) {
             let seeds = std::mem::take(&mut self.seeds);
             let _ = self.join(&seeds, now);
         }
