@@ -207,6 +207,31 @@ pub async fn revoke(
     }
 }
 
+/// `GET /api/admin/sessions`: every native session with its figures.
+/// Read-only monitoring: a token whose role may see admin status (host or
+/// operator), no TOTP code.
+pub async fn sessions(
+    State(context): State<Arc<NodeContext>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = bearer(&headers) else {
+        let why =
+            AuthError::Missing("a token with role host or operator (Authorization: Bearer)".into());
+        return refusal(&why);
+    };
+    let now = avrs_auth::unix_now();
+    let checked =
+        context
+            .authorizer
+            .check_token(token, Operation::AdminStatus, "*", client.ip(), now);
+    if let Err(why) = checked {
+        return refusal(&why);
+    }
+    let body = serde_json::json!({ "sessions": context.native_sessions.list() });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = authorization(headers)?.trim();
     let (scheme, token) = value.split_once(' ')?;

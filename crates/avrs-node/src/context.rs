@@ -104,6 +104,8 @@ pub struct NodeContext {
     pub authorizer: Arc<avrs_auth::Authorizer>,
     /// The cluster driver, when the node is in a cluster.
     pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
+    /// Native sessions and their figures (`GET /api/admin/sessions`).
+    pub native_sessions: Arc<crate::native::sessions::SessionTable>,
 }
 
 impl NodeContext {
@@ -161,6 +163,7 @@ impl NodeContext {
             content_key,
             content_keys: Default::default(),
             cluster: std::sync::OnceLock::new(),
+            native_sessions: Arc::default(),
         })
     }
 }

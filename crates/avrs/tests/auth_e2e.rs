@@ -122,6 +122,22 @@ fn is_live(http: SocketAddr, name: &str) -> bool {
         .contains(&format!("\"{name}\""))
 }
 
+fn get_with(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!("GET {path} HTTP/1.0\r\nHost: test\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
 fn post(address: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
@@ -237,11 +253,47 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
         "native play with a viewer token wrote nothing"
     );
 
-    // 4. Revoke the viewer's token through the admin API: host token + TOTP.
+    // The native session is listed with its subject, content and figures,
+    // for a host token; not without a token, nor for the viewer's.
     let (host, _) = issue(&config, "host", "*");
+    let bearer = format!("Bearer {host}");
+    let native_listed = wait_until(Duration::from_secs(10), || {
+        let response = get_with(
+            server.http,
+            "/api/admin/sessions",
+            &[("Authorization", &bearer)],
+        );
+        let (status, body) = status_and_body(&response);
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
+            return false;
+        };
+        status == 200
+            && json["sessions"].as_array().is_some_and(|all| {
+                all.iter().any(|s| {
+                    s["subject"] == "viewer"
+                        && s["contents"] == serde_json::json!(["live/cam"])
+                        && s["bytes_out"].as_u64().is_some_and(|b| b > 4096)
+                        && s["session_id"].as_str().is_some_and(|id| id.len() == 64)
+                })
+            })
+    });
+    assert!(
+        native_listed,
+        "the native viewer's session in /api/admin/sessions"
+    );
+    let anonymous = http_get(server.http, "/api/admin/sessions");
+    assert_eq!(status_and_body(&anonymous).0, 401, "{anonymous}");
+    let as_viewer = format!("Bearer {viewer}");
+    let refused = get_with(
+        server.http,
+        "/api/admin/sessions",
+        &[("Authorization", &as_viewer)],
+    );
+    assert_eq!(status_and_body(&refused).0, 403, "{refused}");
+
+    // 4. Revoke the viewer's token through the admin API: host token + TOTP.
     let totp = avrs_auth::totp::Totp::load(&dir.path().join("admin.totp")).unwrap();
     let code = totp.code_at(avrs_auth::unix_now());
-    let bearer = format!("Bearer {host}");
     let denied = post(
         server.http,
         "/api/admin/revoke",

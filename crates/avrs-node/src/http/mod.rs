@@ -36,6 +36,7 @@ pub fn router(context: Arc<NodeContext>) -> Router {
             "/api/admin/revoke",
             axum::routing::post(crate::auth::revoke),
         )
+        .route("/api/admin/sessions", get(crate::auth::sessions))
         .with_state(context)
 }
 

@@ -1,6 +1,7 @@
 //! One group stream written by its own task, for live and VoD slots alike:
 //! the slot's task hands frames over and never waits on the network.
 
+use super::sessions::SessionStats;
 use super::signing::ContentSigner;
 use avrs_core::live::TrackConfigs;
 use avrs_proto::avrs::quic::{ContentOrigin, RESET_CANCELLED};
@@ -14,6 +15,8 @@ use tokio::task::JoinHandle;
 pub struct Slot {
     pub content_id: u32,
     pub signer: Arc<ContentSigner>,
+    /// The session's figures (frames and bytes sent).
+    pub stats: Arc<SessionStats>,
 }
 
 /// A frame a group stream can carry.

@@ -24,6 +24,7 @@ pub mod groups;
 pub mod media;
 mod server;
 pub mod session;
+pub mod sessions;
 pub mod signing;
 mod slots;
 pub mod tls;

@@ -3,6 +3,7 @@
 
 use super::content_keys::Rotation;
 use super::session::{ServerSession, Step, content_added, content_not_found, ended_notice};
+use super::sessions::SessionStats;
 use super::signing::ContentSigner;
 use super::slots::SlotTask;
 use super::viewer::Viewer;
@@ -72,7 +73,9 @@ pub async fn serve_connection(
     };
     // Replies go before any group data.
     let _ = send.set_priority(i32::MAX);
+    let listed = context.native_sessions.register(remote);
     let mut connection = Connection {
+        stats: listed.stats.clone(),
         context,
         conn: conn.clone(),
         remote,
@@ -125,6 +128,8 @@ struct Connection {
     control: ControlWriter,
     session: ServerSession,
     viewers: HashMap<u32, SlotTask>,
+    /// This session's figures (`GET /api/admin/sessions`).
+    stats: Arc<SessionStats>,
     /// Slots of ENCRYPTED contents: content id → the content, to pass on
     /// its key when it rotates.
     sealed: HashMap<u32, Arc<LiveContent>>,
@@ -191,10 +196,12 @@ impl Connection {
     }
 
     async fn apply(&mut self, step: Step, ended: &mpsc::UnboundedSender<u32>) -> ControlFlow<()> {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
         match step {
             Step::Ignore => ControlFlow::Continue(()),
             Step::Reply(reply) => self.reply(&reply).await,
             Step::Opened { id, reply, .. } => {
+                self.stats.opened(id.to_hex());
                 tracing::debug!(remote = %self.remote, session = %&id.to_hex()[..16], "native: session open");
                 self.reply(&reply).await
             }
@@ -220,6 +227,7 @@ impl Connection {
                 if let Some(viewer) = self.viewers.remove(&content_id) {
                     viewer.stop();
                 }
+                self.stats.slot_removed(content_id);
                 self.sealed.remove(&content_id);
                 self.reply(&reply).await
             }
@@ -262,6 +270,7 @@ impl Connection {
                 }
             };
         if self.grant.is_none() && grant.via == avrs_auth::Via::Token {
+            self.stats.subject(&grant.subject);
             self.grant = Some(LiveGrant::new(self.context.clone(), grant));
         }
         if let Some(id) = name.strip_prefix("vod/") {
@@ -309,11 +318,13 @@ impl Connection {
             return ControlFlow::Break(());
         }
         tracing::debug!(remote = %self.remote, stream = content.name(), content_id, "native: viewer joined");
+        self.stats.slot_added(content_id, content.name());
         let viewer = Viewer::spawn(
             self.conn.clone(),
             content,
             content_id,
             signer,
+            self.stats.clone(),
             ended.clone(),
         );
         self.viewers.insert(content_id, SlotTask::Live(viewer));
@@ -354,7 +365,9 @@ impl Connection {
         let slot = super::group_writer::Slot {
             content_id,
             signer: Arc::new(signer),
+            stats: self.stats.clone(),
         };
+        self.stats.slot_added(content_id, &format!("vod/{id}"));
         let start = request.start.unwrap_or(0);
         tracing::debug!(remote = %self.remote, %id, start, content_id, "native: VoD viewer joined");
         let player = VodPlayer::spawn(self.conn.clone(), library, id, start, slot, ended.clone());
@@ -452,6 +465,7 @@ impl Connection {
         for (content_id, slot) in self.viewers.drain() {
             slot.stop();
             self.session.content_ended(content_id);
+            self.stats.slot_removed(content_id);
         }
         let reason = format!("{} {why}", why.retcode().name());
         close(&self.conn, CloseCode::AccessRevoked, &reason);
@@ -498,6 +512,7 @@ impl Connection {
 
     async fn content_ended(&mut self, content_id: u32) -> ControlFlow<()> {
         self.session.content_ended(content_id);
+        self.stats.slot_removed(content_id);
         self.sealed.remove(&content_id);
         self.viewers.remove(&content_id);
         match self
@@ -511,6 +526,9 @@ impl Connection {
     }
 
     async fn reply(&mut self, reply: &RetCodePacket) -> ControlFlow<()> {
+        if reply.code != RetCode::Success {
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
+        }
         let data = reply.encode().unwrap_or_else(|_| {
             RetCodePacket::new(reply.code)
                 .encode()

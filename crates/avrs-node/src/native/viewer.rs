@@ -9,6 +9,7 @@
 use super::group_writer::{GroupFrame, GroupWriter, Slot, priority};
 use super::groups::{GroupSplitter, OpenGroups};
 use super::media::{Wire, frame_message, frame_prefix};
+use super::sessions::SessionStats;
 use super::signing::ContentSigner;
 use avrs_core::live::{Encoding, LiveContent, LiveFrame, Protocol, TrackConfigs};
 use avrs_proto::avrs::quic::{
@@ -42,12 +43,14 @@ impl Viewer {
         content: Arc<LiveContent>,
         content_id: u32,
         signer: ContentSigner,
+        stats: Arc<SessionStats>,
         ended: mpsc::UnboundedSender<u32>,
     ) -> Self {
         let cancel = CancellationToken::new();
         let slot = Slot {
             content_id,
             signer: Arc::new(signer),
+            stats,
         };
         let task = tokio::spawn(run(conn, content, slot, ended, cancel.clone()));
         Self { cancel, task }
@@ -130,6 +133,7 @@ async fn run(
         };
         let mut after_gap = batch.skipped > 0;
         let mut bytes = 0;
+        let frames = batch.frames.len() as u64;
         for frame in batch.frames {
             let media = &frame.media;
             let has_video = frame.configs.video.is_some();
@@ -160,6 +164,7 @@ async fn run(
             }
         }
         subscriber.count_bytes_out(bytes);
+        slot.stats.sent(frames, bytes as u64);
         if batch.ended {
             finish_all(&mut open, &cancel).await;
             let _ = ended.send(slot.content_id);

@@ -336,7 +336,8 @@ impl Player {
         };
         self.next_seq += 1;
         if let Some(current) = self.open.current() {
-            current.push(frame);
+            let bytes = current.push(frame);
+            self.slot.stats.sent(1, bytes as u64);
         }
     }
 

@@ -1,0 +1,198 @@
+//! Per-session statistics of native sessions, kept while the connection
+//! lasts and shown by `GET /api/admin/sessions`.
+
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// One native connection's figures; shared with its slots' writers.
+#[derive(Debug)]
+pub struct SessionStats {
+    remote: SocketAddr,
+    connected: Instant,
+    connected_unix: u64,
+    details: Mutex<Details>,
+    /// Control requests handled (OPEN, CONTENT_ADD, …).
+    pub requests: AtomicU64,
+    /// Requests refused with a return code other than success.
+    pub refused: AtomicU64,
+    /// Frames and payload bytes handed to this session's group streams.
+    pub frames_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Details {
+    /// Hash of the signer's key, once OPEN was accepted.
+    session_id: Option<String>,
+    /// The token's subject, when the session gave one.
+    subject: Option<String>,
+    /// Content slot → what it plays.
+    contents: BTreeMap<u32, String>,
+}
+
+impl SessionStats {
+    fn new(remote: SocketAddr) -> Self {
+        let connected_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self {
+            remote,
+            connected: Instant::now(),
+            connected_unix,
+            details: Mutex::default(),
+            requests: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            frames_out: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+        }
+    }
+
+    pub fn opened(&self, session_id: String) {
+        self.details().session_id = Some(session_id);
+    }
+
+    pub fn subject(&self, subject: &str) {
+        self.details().subject = Some(subject.to_owned());
+    }
+
+    pub fn slot_added(&self, content_id: u32, name: &str) {
+        self.details().contents.insert(content_id, name.to_owned());
+    }
+
+    pub fn slot_removed(&self, content_id: u32) {
+        self.details().contents.remove(&content_id);
+    }
+
+    /// Frames written to the session's group streams.
+    pub fn sent(&self, frames: u64, bytes: u64) {
+        self.frames_out.fetch_add(frames, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn view(&self, now: Instant) -> SessionView {
+        let details = self.details();
+        SessionView {
+            remote: self.remote.to_string(),
+            session_id: details.session_id.clone(),
+            subject: details.subject.clone(),
+            contents: details.contents.values().cloned().collect(),
+            connected_at: self.connected_unix,
+            seconds: now.saturating_duration_since(self.connected).as_secs(),
+            requests: self.requests.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            frames_out: self.frames_out.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+        }
+    }
+
+    fn details(&self) -> MutexGuard<'_, Details> {
+        self.details.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A session as the API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionView {
+    pub remote: String,
+    pub session_id: Option<String>,
+    pub subject: Option<String>,
+    pub contents: Vec<String>,
+    /// Unix seconds.
+    pub connected_at: u64,
+    pub seconds: u64,
+    pub requests: u64,
+    pub refused: u64,
+    pub frames_out: u64,
+    pub bytes_out: u64,
+}
+
+/// Every native session of the node.
+#[derive(Debug, Default)]
+pub struct SessionTable {
+    next: AtomicU64,
+    sessions: Mutex<HashMap<u64, Arc<SessionStats>>>,
+}
+
+impl SessionTable {
+    /// A new connection; it is listed until the handle is dropped.
+    pub fn register(self: &Arc<Self>, remote: SocketAddr) -> SessionHandle {
+        let key = self.next.fetch_add(1, Ordering::Relaxed);
+        let stats = Arc::new(SessionStats::new(remote));
+        self.lock().insert(key, stats.clone());
+        SessionHandle {
+            table: self.clone(),
+            key,
+            stats,
+        }
+    }
+
+    /// Every session, oldest first.
+    pub fn list(&self) -> Vec<SessionView> {
+        let now = Instant::now();
+        let mut all: Vec<(u64, SessionView)> = self
+            .lock()
+            .iter()
+            .map(|(key, stats)| (*key, stats.view(now)))
+            .collect();
+        all.sort_by_key(|(key, _)| *key);
+        all.into_iter().map(|(_, view)| view).collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<SessionStats>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A listed session; dropping it (the connection ended) unlists it.
+#[derive(Debug)]
+pub struct SessionHandle {
+    table: Arc<SessionTable>,
+    key: u64,
+    pub stats: Arc<SessionStats>,
+}
+
+impl Drop for SessionHandle {
+    fn drop(&mut self) {
+        self.table.lock().remove(&self.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_listed_with_its_figures_until_dropped() {
+        let table = Arc::new(SessionTable::default());
+        let remote: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let first = table.register(remote);
+        let second = table.register("127.0.0.1:5001".parse().unwrap());
+        first.stats.opened("ab12".into());
+        first.stats.subject("alice");
+        first.stats.slot_added(1, "live/cam");
+        first.stats.slot_added(2, "vod/x");
+        first.stats.slot_removed(2);
+        first.stats.sent(3, 300);
+        first.stats.requests.fetch_add(2, Ordering::Relaxed);
+        let list = table.list();
+        assert_eq!(list.len(), 2);
+        let view = &list[0];
+        assert_eq!(view.remote, "127.0.0.1:5000");
+        assert_eq!(view.session_id.as_deref(), Some("ab12"));
+        assert_eq!(view.subject.as_deref(), Some("alice"));
+        assert_eq!(view.contents, ["live/cam"]);
+        assert_eq!(
+            (view.frames_out, view.bytes_out, view.requests),
+            (3, 300, 2)
+        );
+        assert_eq!(list[1].session_id, None);
+        drop(first);
+        assert_eq!(table.list().len(), 1);
+        drop(second);
+        assert!(table.list().is_empty());
+    }
+}
