@@ -29,7 +29,9 @@ pub struct Authorizer {
     pub(crate) keys: TokenKeys,
     stream_key: Option<String>,
     open_to: Vec<IpAddr>,
-    policies: RwLock<Vec<PolicyRule>>,
+    /// The policies in force (config ones, then the API's).
+    pub(crate) policies: RwLock<Vec<PolicyRule>>,
+    pub(crate) policy_book: Mutex<crate::authorizer_policies::PolicyBook>,
     pub(crate) revocations: RwLock<Revocations>,
     pub(crate) revocation_file: Option<PathBuf>,
     pub(crate) revocation_stamp: Mutex<Option<(SystemTime, u64)>>,
@@ -65,6 +67,7 @@ impl Authorizer {
             stream_key,
             open_to,
             policies: RwLock::default(),
+            policy_book: Mutex::default(),
             revocations: RwLock::default(),
             revocation_file: None,
             revocation_stamp: Mutex::new(None),
@@ -129,7 +132,17 @@ impl Authorizer {
             keys,
             stream_key,
             open_to: Vec::new(),
-            policies: RwLock::new(config.policies.clone()),
+            policies: RwLock::default(),
+            policy_book: Mutex::new(crate::authorizer_policies::PolicyBook {
+                config: config
+                    .policies
+                    .iter()
+                    .cloned()
+                    .zip(config.policy_entries.iter().map(|(_, e)| e.clone()))
+                    .collect(),
+                api: crate::policy_store::load(&config.policy_file)?,
+                file: Some(config.policy_file.clone()),
+            }),
             revocations: RwLock::default(),
             revocation_file: Some(config.revocation_file.clone()),
             revocation_stamp: Mutex::new(None),
@@ -141,6 +154,7 @@ impl Authorizer {
             recheck_interval: config.recheck_interval,
             encrypt: config.encrypt.clone(),
         };
+        this.apply_book(&this.policy_book.lock().unwrap_or_else(|e| e.into_inner()));
         this.reload_revocations()?;
         Ok(this)
     }

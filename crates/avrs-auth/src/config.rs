@@ -49,6 +49,11 @@ pub struct AuthConfig {
     pub audit_log: Option<PathBuf>,
     pub ca_certificate_file: Option<PathBuf>,
     pub policies: Vec<PolicyRule>,
+    /// The keys and values of each config policy, as written (for the
+    /// admin API's list).
+    pub policy_entries: Vec<(String, BTreeMap<String, String>)>,
+    /// Where policies set through the admin API are kept.
+    pub policy_file: PathBuf,
     /// Content name patterns (`live/private/*`) whose frames are sealed end
     /// to end (ENCRYPTED contents): relays forward them unread, only
     /// sessions granted play get the key.
@@ -59,7 +64,7 @@ pub struct AuthConfig {
     pub data_dir: PathBuf,
 }
 
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "publish",
     "play",
     "token_ed25519_key_file",
@@ -68,6 +73,7 @@ pub const KEYS: [&str; 11] = [
     "token_issuer",
     "token_audience",
     "revocation_file",
+    "policy_file",
     "admin_totp_secret_file",
     "audit_log",
     "encrypt",
@@ -109,6 +115,8 @@ impl AuthConfig {
             audit_log: Some(data_dir.join("audit.log")),
             ca_certificate_file: config.ca_certificate_file.clone(),
             policies: Vec::new(),
+            policy_entries: Vec::new(),
+            policy_file: data_dir.join("policies.ini"),
             encrypt: Vec::new(),
             recheck_interval: config.heartbeat_interval,
             data_dir,
@@ -117,7 +125,15 @@ impl AuthConfig {
             auth.apply(section)?;
         }
         for section in config.extensions_with_prefix("policy.") {
-            auth.policies.push(parse_policy(section)?);
+            let rule = parse_policy(section)?;
+            let entries = section
+                .section
+                .entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect();
+            auth.policy_entries.push((rule.name.clone(), entries));
+            auth.policies.push(rule);
         }
         Ok(auth)
     }
@@ -159,6 +175,7 @@ impl AuthConfig {
                 "token_issuer" => self.token_issuer = Some(v.to_owned()),
                 "token_audience" => self.token_audience = Some(v.to_owned()),
                 "revocation_file" => self.revocation_file = path(v),
+                "policy_file" => self.policy_file = path(v),
                 "admin_totp_secret_file" => self.admin_totp_secret_file = Some(path(v)),
                 "audit_log" if v == "off" => self.audit_log = None,
                 "audit_log" => self.audit_log = Some(path(v)),
@@ -206,7 +223,7 @@ fn list(value: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-fn parse_policy(section: &ExtensionSection) -> Result<PolicyRule, AuthError> {
+pub(crate) fn parse_policy(section: &ExtensionSection) -> Result<PolicyRule, AuthError> {
     let name = section.section.name["policy.".len()..].to_owned();
     let mut rule = PolicyRule {
         name,

@@ -31,3 +31,11 @@ pub fn fuzz_revocations(data: &[u8]) {
         let _ = crate::revocation::Revocations::parse(text, "fuzz");
     }
 }
+
+/// Policies as the admin API (a JSON object) and `policy_file` give them.
+pub fn fuzz_policies(data: &[u8]) {
+    if let Ok(entries) = serde_json::from_slice::<crate::policy_store::PolicyEntries>(data) {
+        let _ = crate::policy_store::rule_from_entries("fuzz", &entries, "fuzz");
+    }
+    let _ = crate::policy_store::parse(data, "fuzz");
+}

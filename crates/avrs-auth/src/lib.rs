@@ -16,6 +16,7 @@
 mod admin;
 pub mod audit;
 pub mod authorizer;
+pub mod authorizer_policies;
 pub mod cert;
 pub mod config;
 pub mod content;
@@ -25,6 +26,7 @@ mod files;
 pub mod fuzzing;
 pub mod grant;
 pub mod policy;
+pub mod policy_store;
 pub mod rbac;
 pub mod revocation;
 pub mod token;

@@ -147,7 +147,7 @@ pub struct RevokeRequest {
 }
 
 /// Largest admin request body read.
-const MAX_ADMIN_BODY: usize = 4096;
+pub(crate) const MAX_ADMIN_BODY: usize = 4096;
 
 /// `POST /api/admin/revoke` with `Authorization: Bearer` (role host or
 /// operator) and `X-Avrs-Totp`; the body names what to revoke. The list
@@ -160,15 +160,7 @@ pub async fn revoke(
 ) -> Response {
     use avrs_auth::revocation::RevokedKind;
     let authorizer = &context.authorizer;
-    let totp = headers.get("x-avrs-totp").and_then(|v| v.to_str().ok());
-    let now = avrs_auth::unix_now();
-    let claims = match authorizer.authorize_admin(
-        bearer(&headers),
-        totp,
-        Operation::AdminRevoke,
-        client.ip(),
-        now,
-    ) {
+    let claims = match admin_action(&context, &headers, client, Operation::AdminRevoke) {
         Ok(claims) => claims,
         Err(why) => return refusal(&why),
     };
@@ -208,28 +200,48 @@ pub async fn revoke(
 }
 
 /// `GET /api/admin/sessions`: every native session with its figures.
-/// Read-only monitoring: a token whose role may see admin status (host or
-/// operator), no TOTP code.
 pub async fn sessions(
     State(context): State<Arc<NodeContext>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(token) = bearer(&headers) else {
-        let why =
-            AuthError::Missing("a token with role host or operator (Authorization: Bearer)".into());
-        return refusal(&why);
-    };
-    let now = avrs_auth::unix_now();
-    let checked =
-        context
-            .authorizer
-            .check_token(token, Operation::AdminStatus, "*", client.ip(), now);
-    if let Err(why) = checked {
+    if let Err(why) = monitoring(&context, &headers, client) {
         return refusal(&why);
     }
     let body = serde_json::json!({ "sessions": context.native_sessions.list() });
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// Read-only admin views (sessions, policies): a token whose role may see
+/// admin status (host or operator), no TOTP code.
+pub(crate) fn monitoring(
+    context: &NodeContext,
+    headers: &HeaderMap,
+    client: SocketAddr,
+) -> Result<(), AuthError> {
+    let Some(token) = bearer(headers) else {
+        let why = "a token with role host or operator (Authorization: Bearer)";
+        return Err(AuthError::Missing(why.into()));
+    };
+    let now = avrs_auth::unix_now();
+    context
+        .authorizer
+        .check_token(token, Operation::AdminStatus, "*", client.ip(), now)
+        .map(drop)
+}
+
+/// Admin changes: a token whose role may do `op`, and a TOTP code.
+pub(crate) fn admin_action(
+    context: &NodeContext,
+    headers: &HeaderMap,
+    client: SocketAddr,
+    op: Operation,
+) -> Result<avrs_auth::Claims, AuthError> {
+    let totp = headers.get("x-avrs-totp").and_then(|v| v.to_str().ok());
+    let now = avrs_auth::unix_now();
+    context
+        .authorizer
+        .authorize_admin(bearer(headers), totp, op, client.ip(), now)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -139,12 +139,22 @@ fn get_with(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> String
 }
 
 fn post(address: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    send("POST", address, path, headers, body)
+}
+
+fn send(
+    method: &str,
+    address: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut request = format!(
-        "POST {path} HTTP/1.0\r\nHost: test\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.0\r\nHost: test\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
@@ -357,4 +367,83 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
     assert!(!audit.contains(&viewer) && !audit.contains(&host) && !audit.contains(&publisher));
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
+}
+
+/// ABAC policies through the admin API: a rule set with a host token and
+/// TOTP refuses viewers at once, is kept across a restart, and is removed
+/// the same way; a policy of the config file cannot be changed (409).
+#[test]
+fn policies_set_through_the_admin_api_apply_at_once_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("token.key");
+    avrs(&["keygen", "--alg", "ed25519", "--out", key.to_str().unwrap()]);
+    let config = dir.path().join("avrs.ini");
+    std::fs::write(
+        &config,
+        "[avrs]\ndata_dir = data\n[auth]\nplay = token\ntoken_ed25519_key_file = token.key\n\
+         admin_totp_secret_file = admin.totp\n\
+         [policy.fixed]\neffect = deny\nactions = publish\ncidr = 192.168.0.0/16\n",
+    )
+    .unwrap();
+    avrs(&["mfa", "enroll", "--config", config.to_str().unwrap()]);
+    let totp = avrs_auth::totp::Totp::load(&dir.path().join("admin.totp")).unwrap();
+    let data = dir.path().join("data");
+    let server = start(&config, &data);
+    let (viewer, _) = issue(&config, "viewer", "live/cam");
+    let (host, _) = issue(&config, "host", "*");
+    let bearer = format!("Bearer {host}");
+    let play = |http| {
+        let response = http_get(http, &format!("/live/cam.flv?token={viewer}"));
+        let (status, body) = status_and_body(&response);
+        (status, body.to_owned())
+    };
+    assert_eq!(play(server.http).0, 404, "allowed, just not live");
+
+    let listed = get_with(
+        server.http,
+        "/api/admin/policies",
+        &[("Authorization", &bearer)],
+    );
+    let (status, body) = status_and_body(&listed);
+    assert_eq!(status, 200, "{listed}");
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["policies"][0]["name"], "fixed");
+    assert_eq!(json["policies"][0]["source"], "config");
+
+    let rule = r#"{"effect":"deny","actions":"play","cidr":"127.0.0.0/8"}"#;
+    let path = "/api/admin/policies/no-local";
+    let no_totp = send(
+        "PUT",
+        server.http,
+        path,
+        &[("Authorization", &bearer)],
+        rule,
+    );
+    assert_eq!(status_and_body(&no_totp).0, 401, "{no_totp}");
+    let code = totp.code_at(avrs_auth::unix_now());
+    let auth = [("Authorization", bearer.as_str()), ("X-Avrs-Totp", &code)];
+    let set = send("PUT", server.http, path, &auth, rule);
+    assert_eq!(status_and_body(&set).0, 200, "{set}");
+    assert!(set.contains("\"created\":true"), "{set}");
+    let (status, body) = play(server.http);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("no-local"), "{body}");
+    drop(server);
+
+    // Kept across a restart; the config's policy cannot be changed; the
+    // API's is removed with the next TOTP code.
+    let server = start(&config, &data);
+    assert_eq!(play(server.http).0, 403, "the policy survived the restart");
+    let now = avrs_auth::unix_now();
+    let (first, next) = (totp.code_at(now), totp.code_at(now + 30));
+    let auth = [("Authorization", bearer.as_str()), ("X-Avrs-Totp", &first)];
+    let conflict = send("PUT", server.http, "/api/admin/policies/fixed", &auth, rule);
+    assert_eq!(status_and_body(&conflict).0, 409, "{conflict}");
+    let auth = [("Authorization", bearer.as_str()), ("X-Avrs-Totp", &next)];
+    let removed = send("DELETE", server.http, path, &auth, "");
+    assert_eq!(status_and_body(&removed).0, 200, "{removed}");
+    assert_eq!(play(server.http).0, 404, "allowed again");
+    let audit = std::fs::read_to_string(data.join("audit.log")).unwrap();
+    assert!(audit.contains("\"event\":\"policy_set\""), "{audit}");
+    assert!(audit.contains("\"event\":\"policy_removed\""), "{audit}");
 }

@@ -6,6 +6,7 @@ mod api;
 mod flv;
 pub mod hls;
 mod metrics;
+mod policies;
 pub mod vod;
 
 use crate::context::NodeContext;
@@ -37,6 +38,11 @@ pub fn router(context: Arc<NodeContext>) -> Router {
             axum::routing::post(crate::auth::revoke),
         )
         .route("/api/admin/sessions", get(crate::auth::sessions))
+        .route("/api/admin/policies", get(policies::list))
+        .route(
+            "/api/admin/policies/{name}",
+            axum::routing::put(policies::put).delete(policies::delete),
+        )
         .with_state(context)
 }
 
