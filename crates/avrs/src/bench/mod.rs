@@ -16,6 +16,7 @@ mod fmp4;
 mod hls_viewer;
 mod http;
 mod native;
+mod opens;
 mod playlist;
 mod proc_stats;
 mod report;
@@ -38,15 +39,19 @@ use viewer::{Shared, Viewer, ViewerResult};
 /// Read buffer per viewer: a whole keyframe of a few Mbit/s stream.
 const READ_BUF: usize = 64 * 1024;
 
-/// Flags of `avrs bench`.
+/// Flags of `avrs bench` (viewers of one stream), or one of its other
+/// modes as a subcommand.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     /// The stream: http://HOST:PORT/live/NAME.flv (HTTP-FLV),
     /// rtmp://HOST:PORT/APP/NAME (RTMP play),
     /// http://HOST:PORT/live/NAME/index.m3u8 (LL-HLS) or
     /// avrs://HOST:PORT/live/NAME (native AVRS over QUIC).
-    #[arg(long)]
-    pub url: String,
+    #[arg(long, required = true)]
+    pub url: Option<String>,
     /// Concurrent viewers.
     #[arg(long, default_value_t = 100)]
     pub viewers: usize,
@@ -72,6 +77,22 @@ pub struct BenchArgs {
     /// Runtime threads; by default the CPUs this process may run on.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Native viewers check every frame's signature, as `avrs play` does
+    /// (by default the simulated players skip it).
+    #[arg(long)]
+    pub verify: bool,
+    /// Access token each native viewer sends in its OPEN
+    /// (`[auth] play = token`).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// Other modes of `avrs bench`.
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchMode {
+    /// Native session opens per second: QUIC connection, signed OPEN and
+    /// CONTENT_ADD, then close; latency of each.
+    Opens(opens::OpensArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -134,11 +155,27 @@ impl Target {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    if let Some(BenchMode::Opens(opens)) = args.mode {
+        return opens::run(opens);
+    }
+    let url = args.url.as_deref().context("--url is required")?;
     let protocol = match args.protocol {
         Some(p) => p,
-        None => Protocol::infer(&args.url)?,
+        None => Protocol::infer(url)?,
     };
-    let target = Target::new(protocol, &args.url)?;
+    let mut target = Target::new(protocol, url)?;
+    match &mut target {
+        Target::Native(native) => {
+            native.verify = args.verify;
+            native.token = args.token.clone();
+        }
+        _ if args.verify || args.token.is_some() => {
+            bail!(
+                "--verify and --token are for native viewers (avrs://); put an HTTP or RTMP token in the URL (?token=)"
+            )
+        }
+        _ => {}
+    }
     if args.viewers == 0 {
         bail!("--viewers must be at least 1");
     }
@@ -147,20 +184,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if !(sane(args.duration, 1e-3) && sane(args.settle, 0.0) && ramp_ok) {
         bail!("--duration must be positive, --settle not negative, --ramp-rate 0 or positive");
     }
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let runtime = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    }
-    .context("cannot start the async runtime")?;
+    let runtime = runtime(args.threads)?;
     let report = runtime.block_on(bench(&args, protocol, target))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -171,6 +195,25 @@ pub fn run(args: BenchArgs) -> Result<()> {
         bail!("no viewer received a video frame");
     }
     Ok(())
+}
+
+/// The async runtime: `threads` workers, by default the CPUs this process
+/// may run on.
+fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime> {
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .context("cannot start the async runtime")
 }
 
 /// The server's processes and how to read their clocks.
@@ -227,11 +270,13 @@ async fn bench(args: &BenchArgs, protocol: Protocol, target: Target) -> Result<R
     let started = Instant::now();
     shared.in_window.store(true, Ordering::Relaxed);
     let bytes_before = shared.bytes.load(Ordering::Relaxed);
+    let media_before = shared.media_bytes.load(Ordering::Relaxed);
 
     sleep_until(window_end).await;
     shared.in_window.store(false, Ordering::Relaxed);
     let ended = Instant::now();
     let bytes = shared.bytes.load(Ordering::Relaxed) - bytes_before;
+    let media_bytes = shared.media_bytes.load(Ordering::Relaxed) - media_before;
     let end_cpu = (
         server.as_ref().map(Server::sample).transpose()?,
         me.sample().ok(),
@@ -266,13 +311,16 @@ async fn bench(args: &BenchArgs, protocol: Protocol, target: Target) -> Result<R
     };
     let ttff = Summary::from_micros(&shared.ttff.lock().unwrap_or_else(|e| e.into_inner()));
     let latency = Summary::from_micros(&shared.latency.lock().unwrap_or_else(|e| e.into_inner()));
+    let native = protocol == Protocol::Native;
     Ok(Report {
         protocol: protocol.name().into(),
-        url: args.url.clone(),
+        url: args.url.clone().unwrap_or_default(),
         viewers,
         window_seconds: window,
         window_bytes: bytes,
         throughput_mbit_s: report::mbit_per_s(bytes, window),
+        window_media_bytes: native.then_some(media_bytes),
+        media_mbit_s: native.then(|| report::mbit_per_s(media_bytes, window)),
         viewer_seconds,
         frames,
         ttff_ms: ttff,

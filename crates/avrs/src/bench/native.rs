@@ -12,7 +12,7 @@
 use super::viewer::{Ended, Viewer};
 use anyhow::{Context, Result, bail};
 use avrs_media::TrackKind;
-use avrs_node::native::client::{self, ClientOptions, Endpoint, Session};
+use avrs_node::native::client::{self, ClientOptions, Endpoint, Session, Watch};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,6 +36,10 @@ pub struct NativeTarget {
     pub address: SocketAddr,
     /// The content name: `live/NAME`.
     pub name: String,
+    /// Each viewer checks every frame's signature, as `avrs play` does.
+    pub verify: bool,
+    /// The access token every viewer's OPEN carries (`[auth] play = token`).
+    pub token: Option<String>,
     /// Viewers started so far: viewer `i` uses endpoint
     /// `i / VIEWERS_PER_ENDPOINT`.
     started: AtomicUsize,
@@ -55,6 +59,8 @@ impl NativeTarget {
         Ok(Self {
             address,
             name,
+            verify: false,
+            token: None,
             started: AtomicUsize::new(0),
             endpoints: Mutex::new(Vec::new()),
         })
@@ -65,10 +71,7 @@ impl NativeTarget {
         let slot = self.started.fetch_add(1, Ordering::Relaxed) / VIEWERS_PER_ENDPOINT;
         let mut endpoints = self.endpoints.lock().unwrap_or_else(|e| e.into_inner());
         while endpoints.len() <= slot {
-            let options = ClientOptions::default();
-            let (endpoint, _) =
-                client::endpoint_with_receive_buffer(self.address, &options, SOCKET_BUFFER)?;
-            endpoints.push(endpoint);
+            endpoints.push(new_endpoint(self.address)?);
         }
         Ok(endpoints[slot].clone())
     }
@@ -90,18 +93,37 @@ impl NativeTarget {
     }
 }
 
+/// A client endpoint (one UDP socket) for connections to `address`.
+pub fn new_endpoint(address: SocketAddr) -> Result<Endpoint> {
+    let options = ClientOptions::default();
+    let (endpoint, _) = client::endpoint_with_receive_buffer(address, &options, SOCKET_BUFFER)?;
+    Ok(endpoint)
+}
+
 /// Watches the content of `target` until `end`.
 pub async fn run(target: &NativeTarget, viewer: &mut Viewer, end: Instant) -> Result<Ended> {
     let endpoint = target.endpoint()?;
-    // One machine stands in for many players here: checking every frame's
-    // signature in every simulated player would measure this tool, not the
+    // One machine stands in for many players here: by default no simulated
+    // player checks signatures, or the run would measure this tool, not the
     // server (a player's check is measured on its own in BENCHMARKS.md).
+    // `--verify` turns the check on, as in `avrs play`.
     let options = ClientOptions {
-        verify_signatures: false,
+        verify_signatures: target.verify,
+        token: target.token.clone(),
         ..ClientOptions::default()
     };
     let session = Session::connect_on(&endpoint, target.address, options).await?;
     let mut watch = session.watch(&target.name).await?;
+    let outcome = frames(&mut watch, viewer, end).await;
+    let checks = watch.check_stats();
+    viewer.set_checks(checks.verified, checks.corrupted);
+    outcome
+    // Dropping the watch closes the connection; the endpoint stays with
+    // the other viewers.
+}
+
+/// Counts the frames of `watch` until `end`.
+async fn frames(watch: &mut Watch, viewer: &mut Viewer, end: Instant) -> Result<Ended> {
     let mut counted = 0u64;
     let deadline = sleep_until(end);
     tokio::pin!(deadline);
@@ -113,6 +135,7 @@ pub async fn run(target: &NativeTarget, viewer: &mut Viewer, end: Instant) -> Re
         let Some(frame) = next else {
             break Ok(Ended::Closed);
         };
+        viewer.on_media(frame.media.data.len());
         match frame.media.track {
             TrackKind::Audio => viewer.on_audio(),
             TrackKind::Video => {
@@ -129,8 +152,6 @@ pub async fn run(target: &NativeTarget, viewer: &mut Viewer, end: Instant) -> Re
             }
         }
     }
-    // Dropping the watch closes the connection; the endpoint stays with
-    // the other viewers.
 }
 
 /// `avrs://HOST[:PORT]/PATH` to (`HOST:PORT`, `PATH`), the path being the

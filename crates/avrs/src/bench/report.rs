@@ -24,6 +24,10 @@ pub struct Report {
     pub window_bytes: u64,
     /// `window_bytes` as megabits per second.
     pub throughput_mbit_s: f64,
+    /// Frame payload bytes (clear media) delivered in the window, and as
+    /// megabits per second: native viewers only.
+    pub window_media_bytes: Option<u64>,
+    pub media_mbit_s: Option<f64>,
     /// Sum over viewers of the time each was receiving during the window.
     pub viewer_seconds: f64,
     pub frames: FrameCounts,
@@ -61,6 +65,10 @@ pub struct FrameCounts {
     pub unstamped: u64,
     /// Frames stamped before their viewer connected (GOP cache).
     pub backlog: u64,
+    /// Frames whose signature verified (native, `--verify`).
+    pub verified: u64,
+    /// Frames dropped as corrupted by the check (native, `--verify`).
+    pub corrupted: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,6 +139,8 @@ pub fn count(requested: usize, results: &[ViewerResult]) -> (ViewerCounts, Frame
         frames.lost += result.lost;
         frames.unstamped += result.unstamped;
         frames.backlog += result.backlog;
+        frames.verified += result.verified;
+        frames.corrupted += result.corrupted;
     }
     (viewers, frames)
 }
@@ -179,6 +189,9 @@ impl Report {
             "throughput",
             format!("{:.1} Mbit/s", self.throughput_mbit_s),
         );
+        if let Some(media) = self.media_mbit_s {
+            row("media throughput", format!("{media:.1} Mbit/s"));
+        }
         row("viewer-seconds", format!("{:.1}", self.viewer_seconds));
         row(
             "video frames",
@@ -188,6 +201,12 @@ impl Report {
             ),
         );
         row("audio frames", f.audio.to_string());
+        if f.verified + f.corrupted > 0 {
+            row(
+                "signatures",
+                format!("{} verified, {} corrupted", f.verified, f.corrupted),
+            );
+        }
         row("time to first frame (ms)", summary_text(&self.ttff_ms));
         row("latency (ms)", summary_text(&self.latency_ms));
         if let Some(cpu) = self.bench_cpu_seconds {
@@ -294,6 +313,8 @@ mod tests {
             window_seconds: 2.0,
             window_bytes: 0,
             throughput_mbit_s: 0.0,
+            window_media_bytes: None,
+            media_mbit_s: None,
             viewer_seconds: 0.0,
             frames: FrameCounts::default(),
             ttff_ms: None,

@@ -22,6 +22,9 @@ pub struct Shared {
     pub in_window: AtomicBool,
     /// Bytes received by all viewers, for throughput over the window.
     pub bytes: AtomicU64,
+    /// Media bytes (frame payloads, clear) delivered to all viewers;
+    /// native viewers only.
+    pub media_bytes: AtomicU64,
     /// Time to first video frame, µs, one sample per viewer.
     pub ttff: Mutex<Histogram<u64>>,
     /// Stamp-to-arrival time of live frames in the window, µs.
@@ -33,6 +36,7 @@ impl Shared {
         Arc::new(Self {
             in_window: AtomicBool::new(false),
             bytes: AtomicU64::new(0),
+            media_bytes: AtomicU64::new(0),
             ttff: Mutex::new(new_histogram()),
             latency: Mutex::new(new_histogram()),
         })
@@ -68,6 +72,12 @@ pub struct ViewerResult {
     pub backlog: u64,
     /// From the first video frame to the end of the connection.
     pub active: Option<(Instant, Instant)>,
+    /// Frames whose signature this viewer checked and found good (native
+    /// viewers with `--verify`).
+    pub verified: u64,
+    /// Frames this viewer dropped as corrupted (bad or missing signature,
+    /// unopenable sealed frame).
+    pub corrupted: u64,
 }
 
 /// One viewer's measurements in progress.
@@ -103,6 +113,19 @@ impl Viewer {
 
     pub fn on_bytes(&mut self, n: usize) {
         self.shared.bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The payload of one delivered frame, audio or video.
+    pub fn on_media(&mut self, n: usize) {
+        self.shared
+            .media_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Signature checks so far (totals, not increments).
+    pub fn set_checks(&mut self, verified: u64, corrupted: u64) {
+        self.result.verified = verified;
+        self.result.corrupted = corrupted;
     }
 
     pub fn on_audio(&mut self) {
