@@ -85,7 +85,13 @@ fn value(raw: &str) -> Result<&str, &'static str> {
     let start = raw.trim_start();
     let Some(quoted) = start.strip_prefix('"') else {
         let end = inline_comment_start(raw).unwrap_or(raw.len());
-        return Ok(raw[..end].trim());
+        let value = raw[..end].trim();
+        // Written back, such a value needs quotes, and quotes cannot hold
+        // '"': refused here rather than written out unreadable.
+        if value.starts_with(['#', ';']) && value.contains('"') {
+            return Err("no '\"' in a value that starts with '#' or ';'");
+        }
+        return Ok(value);
     };
     let (inside, rest) = quoted
         .split_once('"')

@@ -59,7 +59,9 @@ fn awkward_paths_are_quoted_and_read_back() {
 
 #[test]
 fn fuzz_body_handles_known_tricky_inputs() {
-    let inputs: [&[u8]; 8] = [
+    let inputs: [&[u8]; 9] = [
+        // fuzz (config_ini): `;"` read as a value, then written as `";""`.
+        b"[policy.h]\nwo=;\"\nw8\r\t=;\nw\r=;;;;;;\0",
         b"",
         b"\xEF\xBB\xBF",
         b"[avrs]\ndata_dir = \" x \"\n",
