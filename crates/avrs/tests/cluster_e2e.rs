@@ -180,6 +180,96 @@ fn relayed_frames_carry_the_origin_signature(relay: &ClusterNode, origin: &str, 
     assert!(stderr.contains("SIGN_ALIEN"), "{stderr}");
 }
 
+/// `avrs play --balance` on the balancer (never the origin): when its
+/// server is SIGKILLed it resumes on another within 2 s, and the capture
+/// decodes.
+fn native_viewer_fails_over(
+    balancer: &ClusterNode,
+    servers: &mut [ClusterNode; 3],
+    origin: &str,
+    dir: &Path,
+) {
+    let out = dir.join("native-balanced.flv");
+    let mut play = Command::new(env!("CARGO_BIN_EXE_avrs"))
+        .arg("play")
+        .arg(format!("avrs://{}/live/cam", balancer.quic))
+        .args(["--balance", "--avoid", origin, "--trust", origin, "--out"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every stderr line with when it came.
+    let lines = Arc::new(Mutex::new(Vec::<(Instant, String)>::new()));
+    let reader = BufReader::new(play.stderr.take().unwrap());
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push((Instant::now(), line));
+        }
+    });
+    let find = |needle: &str| {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, l)| l.contains(needle))
+            .cloned()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || find("watching live/cam")
+            .is_some()),
+        "avrs play --balance starts: {:?}",
+        lines.lock().unwrap()
+    );
+    let (_, watching) = find("watching live/cam").unwrap();
+    let on = servers
+        .iter()
+        .position(|s| watching.contains(&s.id[..16]))
+        .unwrap_or_else(|| panic!("a server named in {watching}"));
+    assert_ne!(servers[on].id, origin, "the origin was avoided");
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::metadata(&out)
+            .is_ok_and(|m| m.len() > 16 * 1024)),
+        "the native player writes the stream"
+    );
+    servers[on].child.kill().unwrap();
+    let killed_at = Instant::now();
+    let _ = servers[on].child.wait();
+    assert!(
+        wait_until(Duration::from_secs(10), || find("resumed on").is_some()),
+        "the native player resumes: {:?}",
+        lines.lock().unwrap()
+    );
+    let (resumed_at, resumed) = find("resumed on").unwrap();
+    let gap = resumed_at.duration_since(killed_at);
+    eprintln!("native player: killed server → resumed in {gap:?} ({resumed})");
+    assert!(gap < Duration::from_secs(2), "resumed within 2 s: {gap:?}");
+    assert!(
+        !resumed.contains(&servers[on].id[..16]),
+        "on another server"
+    );
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::metadata(&out)
+            .is_ok_and(|m| m.len() > size + 16 * 1024)),
+        "the capture goes on after the failover"
+    );
+    let _ = play.kill();
+    let _ = play.wait();
+    if have("ffprobe") {
+        let probe = Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=codec_name,nb_read_frames"])
+            .args(["-of", "csv=p=0"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&probe.stdout);
+        assert!(text.starts_with("h264,"), "the capture decodes: {text}");
+    }
+}
+
 /// ffmpeg plays `live/cam` over RTMP from a server that does not hold it:
 /// the server relays it and serves it.
 fn rtmp_viewer_of_a_non_holder_plays(server: &ClusterNode) {
@@ -526,6 +616,10 @@ fn cluster_relays_balances_and_fails_over() {
         "a viewer plays on the restarted server"
     );
     assert_eq!(seen_c.lock().unwrap().video[0].1, server_a);
+
+    // A native player through the balancer (BALANCE_REQUEST), its server
+    // SIGKILLed: it asks again and resumes on the other relay within 2 s.
+    native_viewer_fails_over(&balancer, &mut servers, &origin, dir.path());
 
     stop.store(true, Ordering::Relaxed);
     let _ = ffmpeg.kill();

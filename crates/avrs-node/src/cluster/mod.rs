@@ -117,9 +117,19 @@ impl Cluster {
         content: Option<&str>,
         exclude: Vec<Hash32>,
     ) -> Option<(Hash32, ServiceAddrs)> {
+        self.choose_server_for(content.map(content_key), exclude)
+    }
+
+    /// [`Self::choose_server`] by the content's cluster-wide id
+    /// ([`content_key`] of its name), as a native BALANCE_REQUEST names it.
+    pub fn choose_server_for(
+        &self,
+        content: Option<Guuid>,
+        exclude: Vec<Hash32>,
+    ) -> Option<(Hash32, ServiceAddrs)> {
         let request = BalanceRequest {
             client_region: self.region,
-            content: content.map(content_key),
+            content,
             exclude,
         };
         let view = lock(&self.view);

@@ -13,6 +13,8 @@ pub use avrs_core::live::TrackConfigs;
 use avrs_crypto::{Algorithm, SigningKey};
 use avrs_media::MediaFrame;
 use avrs_proto::Hash32;
+use avrs_proto::avrs::Request as _;
+use avrs_proto::avrs::cluster::{BalanceRequest, MAX_EXCLUDED};
 use avrs_proto::avrs::quic::{
     self, ALPN, CloseCode, ContentControl, ContentInfo, ContentOrigin, ContentRequest, FrameFlags,
     FrameHeader, Quality, SeqCounter, StreamKind,
@@ -208,6 +210,47 @@ impl Session {
         match self.conn.close_reason() {
             Some(reason) => format!(" ({reason})"),
             None => String::new(),
+        }
+    }
+
+    /// BALANCE_REQUEST: the server of the cluster this node picks for the
+    /// live content `name`, skipping the members in `exclude` (servers the
+    /// client could not use). Returns the server's id and QUIC address.
+    pub async fn balance(
+        &mut self,
+        name: &str,
+        exclude: &[Hash32],
+    ) -> anyhow::Result<(Hash32, SocketAddr)> {
+        let request = BalanceRequest {
+            id: None,
+            content_id: Some(crate::cluster::content_key(name)),
+            exclude: exclude.iter().take(MAX_EXCLUDED).copied().collect(),
+        };
+        let packet = request.to_packet()?.finish();
+        self.control
+            .write(SubType::Cluster, &packet)
+            .await
+            .context("send on the control stream")?;
+        self.state.sent_balance();
+        loop {
+            let event = self.next_event().await?;
+            if !self.opened {
+                self.expect_open(event)?;
+                continue;
+            }
+            match event {
+                ClientEvent::Balanced(answer) => {
+                    let quic = answer
+                        .service
+                        .socket(answer.service.quic)
+                        .ok_or_else(|| anyhow::anyhow!("the server chosen has no QUIC listener"))?;
+                    return Ok((answer.member, quic));
+                }
+                ClientEvent::Refused { reply, .. } => {
+                    bail!("no server for {name}: {} {}", reply.code, reply.text)
+                }
+                _ => {}
+            }
         }
     }
 

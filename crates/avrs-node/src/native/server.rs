@@ -12,11 +12,14 @@ use super::wire::{ControlWriter, ReadError, spawn_control_reader};
 use crate::auth::{self, LiveGrant};
 use crate::context::NodeContext;
 use avrs_core::live::LiveContent;
+use avrs_proto::avrs::cluster::{BalanceRequest, BalanceResponse, ServiceAddr};
 use avrs_proto::avrs::quic::{
     ALPN, BINDING_SIZE, CloseCode, ContentControl, ContentKeyGrant, ContentRequest, ContentTarget,
     EXPORTER_LABEL, SeqCounter,
 };
-use avrs_proto::avrs::{ContentFlags, ContentState, RetCode, RetCodePacket, SessionType, SubType};
+use avrs_proto::avrs::{
+    ContentFlags, ContentState, Request, RetCode, RetCodePacket, SessionType, SubType,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
@@ -219,6 +222,7 @@ impl Connection {
                 request,
             } => self.watch(content_id, request, ended).await,
             Step::Control { control } => self.control(control).await,
+            Step::Balance { request } => self.balance(request).await,
             Step::Cluster { kind } => {
                 let reply = self.cluster_reply(kind);
                 self.reply(&reply).await
@@ -453,6 +457,37 @@ impl Connection {
         match allowed {
             true => RetCodePacket::with_text(RetCode::ClusterNotFound, "SINGLE_NODE_NO_CLUSTERS"),
             false => RetCodePacket::with_text(RetCode::MemberSecurityIssue, "ROLE_NOT_ALLOWED"),
+        }
+    }
+
+    /// BALANCE_REQUEST: the best server of the cluster for the content,
+    /// skipping the ones the client could not use.
+    async fn balance(&mut self, request: BalanceRequest) -> ControlFlow<()> {
+        let Some(cluster) = self.context.cluster.get() else {
+            let reply = RetCodePacket::with_text(RetCode::ClusterNotFound, "NOT_IN_A_CLUSTER");
+            return self.reply(&reply).await;
+        };
+        let chosen = cluster.choose_server_for(request.content_id, request.exclude);
+        let Some((member, service)) = chosen else {
+            let reply = RetCodePacket::with_text(RetCode::MemberNotFound, "NO_SERVER_AVAILABLE");
+            return self.reply(&reply).await;
+        };
+        let response = BalanceResponse {
+            id: None,
+            member,
+            service: ServiceAddr {
+                ip: std::net::Ipv6Addr::from(service.ip),
+                http: service.http,
+                quic: service.quic,
+                rtmp: service.rtmp,
+            },
+        };
+        let Ok(packet) = response.to_packet() else {
+            return ControlFlow::Continue(());
+        };
+        match self.control.write(SubType::Cluster, &packet.finish()).await {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
         }
     }
 

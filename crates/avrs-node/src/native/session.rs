@@ -9,6 +9,7 @@
 //! goes on. The client side is in `client_side`.
 
 use avrs_crypto::verify_packet;
+use avrs_proto::avrs::cluster::{BalanceRequest, ClusterType};
 use avrs_proto::avrs::quic::{BoundOpen, CloseCode, ContentControl, ContentRequest, ContentTarget};
 use avrs_proto::avrs::session::ContentRemove;
 use avrs_proto::avrs::{
@@ -52,6 +53,9 @@ pub enum Step {
     Control { control: ContentControl },
     /// A CLUSTER_ADD / DEL / UPDATE: the driver answers from the RBAC table.
     Cluster { kind: SessionType },
+    /// A BALANCE_REQUEST (`'C'`): the driver answers with a
+    /// BALANCE_RESPONSE, or a code when it cannot.
+    Balance { request: BalanceRequest },
     /// Stop streaming `content_id`; send the reply.
     Unwatch {
         content_id: u32,
@@ -125,10 +129,7 @@ impl ServerSession {
             (SubType::Session, State::AwaitOpen) => self.open(data),
             (_, State::AwaitOpen) => refuse(RetCodePacket::new(RetCode::SessionNotOpened)),
             (SubType::Session, State::Open { id }) => self.request(id, data),
-            (SubType::Cluster, State::Open { .. }) => Step::Reply(RetCodePacket::with_text(
-                RetCode::ClusterWrongRequest,
-                "CLUSTER_REQUESTS_NOT_SERVED_ON_NATIVE_SESSIONS",
-            )),
+            (SubType::Cluster, State::Open { .. }) => cluster_request(data),
             // The framing layer lets no other sub-type through.
             (SubType::Content, _) => Step::Reply(RetCodePacket::new(RetCode::ContentUnavailable)),
         }
@@ -275,6 +276,26 @@ impl ServerSession {
             candidate += 1;
         }
         Some(candidate)
+    }
+}
+
+/// A `'C'` packet on a native session: only BALANCE_REQUEST is served.
+fn cluster_request(data: &[u8]) -> Step {
+    let packet = match ControlPacket::<ClusterType>::decode(data) {
+        Ok(packet) if packet.kind() == ClusterType::BalanceRequest => packet,
+        _ => {
+            return Step::Reply(RetCodePacket::with_text(
+                RetCode::ClusterWrongRequest,
+                "ONLY_BALANCE_REQUEST_ON_NATIVE_SESSIONS",
+            ));
+        }
+    };
+    match BalanceRequest::from_packet(&packet) {
+        Ok(request) => Step::Balance { request },
+        Err(err) => Step::Reply(RetCodePacket::with_text(
+            retcode_for(&err, SubType::Cluster),
+            err.to_string(),
+        )),
     }
 }
 

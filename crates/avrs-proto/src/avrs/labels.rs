@@ -41,6 +41,8 @@ pub const MEMBER: &str = "member id";
 pub const MEMBER_ROLE: &str = "member role";
 /// `MEMBER_ADDR`.
 pub const MEMBER_ADDR: &str = "member address";
+/// `SERVICE_ADDR`.
+pub const SERVICE_ADDR: &str = "service address";
 /// Any of the seven member info strings.
 pub const MEMBER_INFO: &str = "member info";
 /// `AVATAR`.

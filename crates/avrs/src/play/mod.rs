@@ -11,10 +11,13 @@
 //! now (the session itself is signed and bound to the connection); the
 //! secure-sessions work will pin or verify it.
 
+mod balance;
 mod sink;
 
 use anyhow::{Context, bail};
-use avrs_node::native::client::{ClientOptions, Session};
+use avrs_node::native::client::{ClientOptions, PlayedFrame, Session, Watch};
+use avrs_node::native::verify::CheckStats;
+use balance::Balanced;
 use sink::{Format, Sink};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -70,6 +73,17 @@ pub struct PlayArgs {
     /// begins at the group of pictures containing it.
     #[arg(long, value_name = "SECS")]
     start: Option<f64>,
+
+    /// Live only: the URL names a cluster balancer. It is asked which
+    /// server to watch on; when that server is lost, playback resumes on
+    /// another one (the output goes on with no frame written twice).
+    #[arg(long)]
+    balance: bool,
+
+    /// With --balance: never use this server (its member id, 64 hex
+    /// digits; repeatable), e.g. one under maintenance.
+    #[arg(long, value_name = "ID", requires = "balance")]
+    avoid: Vec<String>,
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
@@ -88,52 +102,107 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         Some(_) => bail!("--duration must be a positive number of seconds"),
         None => None,
     };
-    let key = match &args.key {
-        Some(path) => Some(avrs_crypto::keyfile::load(path)?),
-        None => None,
-    };
     let trusted_signers = args
         .trust
         .iter()
         .map(|id| parse_key_id(id))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let address = resolve(&authority).await?;
-    let options = ClientOptions {
-        key,
-        connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
-        trusted_signers,
-        token: args.token.clone(),
-        ..ClientOptions::default()
+    let options = || -> anyhow::Result<ClientOptions> {
+        let key = match &args.key {
+            Some(path) => Some(avrs_crypto::keyfile::load(path)?),
+            None => None,
+        };
+        Ok(ClientOptions {
+            key,
+            connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
+            trusted_signers: trusted_signers.clone(),
+            token: args.token.clone(),
+            ..ClientOptions::default()
+        })
     };
     let start = match args.start {
         Some(secs) if secs.is_finite() && secs >= 0.0 => Some((secs * 90_000.0) as u64),
         Some(_) => bail!("--start must be a non-negative number of seconds"),
         None => None,
     };
-    let session = Session::connect(address, options).await?;
-    let mut watch = match (name.starts_with("vod/"), start) {
-        (true, start) => session.watch_vod(&name, start.unwrap_or(0), None).await?,
-        (false, None) => session.watch(&name).await?,
-        (false, Some(_)) => bail!("--start applies to VoD URLs (avrs://HOST/vod/ID) only"),
+    let vod = name.starts_with("vod/");
+    let mut balanced = None;
+    let mut watch = match (vod, start, args.balance) {
+        (true, _, true) | (false, Some(_), true) => {
+            bail!("--balance applies to live URLs (avrs://HOST/live/NAME) only")
+        }
+        (false, None, true) => {
+            let avoid = args
+                .avoid
+                .iter()
+                .map(|id| parse_key_id(id).map(avrs_proto::Hash32))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (via, watch) = Balanced::start(address, &name, avoid, &options).await?;
+            eprintln!(
+                "avrs play: watching {name} from {} (server {}), chosen by {address}",
+                via.address,
+                &via.server.to_hex()[..16]
+            );
+            balanced = Some(via);
+            watch
+        }
+        (true, start, false) => {
+            let session = Session::connect(address, options()?).await?;
+            session.watch_vod(&name, start.unwrap_or(0), None).await?
+        }
+        (false, None, false) => {
+            Session::connect(address, options()?)
+                .await?
+                .watch(&name)
+                .await?
+        }
+        (false, Some(_), false) => bail!("--start applies to VoD URLs (avrs://HOST/vod/ID) only"),
     };
-    eprintln!("avrs play: watching {name} from {address}");
+    if !args.balance {
+        eprintln!("avrs play: watching {name} from {address}");
+    }
 
     let out = open_output(&args.out)?;
     let mut sink = Sink::new(format, out);
     let wall_limit =
         limit.map(|secs| tokio::time::Instant::now() + Duration::from_secs_f64(secs + 10.0));
     let mut first_dts = None;
+    let mut written = Written::default();
+    let mut checks = CheckStats::default();
     loop {
         let next = match wall_limit {
-            Some(at) => match tokio::time::timeout_at(at, watch.next_frame()).await {
-                Ok(next) => next?,
-                Err(_) => break,
-            },
-            None => watch.next_frame().await?,
+            Some(at) => {
+                match tokio::time::timeout_at(at, next_frame(&mut watch, args.balance)).await {
+                    Ok(next) => next,
+                    Err(_) => break,
+                }
+            }
+            None => next_frame(&mut watch, args.balance).await,
+        };
+        let next = match (next, balanced.as_mut()) {
+            (Ok(next), _) => next,
+            (Err(err), Some(via)) => {
+                let lost_at = std::time::Instant::now();
+                eprintln!("avrs play: lost {}: {err:#}", via.address);
+                add(&mut checks, watch.check_stats());
+                watch = via.fail_over(&options).await?;
+                eprintln!(
+                    "avrs play: resumed on {} (server {}) after {} ms",
+                    via.address,
+                    &via.server.to_hex()[..16],
+                    lost_at.elapsed().as_millis()
+                );
+                continue;
+            }
+            (Err(err), None) => return Err(err),
         };
         let Some(frame) = next else {
             break;
         };
+        if !written.is_new(&frame) {
+            continue;
+        }
         let first = *first_dts.get_or_insert(frame.media.dts);
         if let Some(secs) = limit
             && (frame.media.dts - first) as f64 >= secs * 90_000.0
@@ -152,7 +221,7 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         Err(err) if is_broken_pipe(&err) => {}
         Err(err) => return Err(err).context(format!("cannot write {}", args.out)),
     }
-    let checks = watch.check_stats();
+    add(&mut checks, watch.check_stats());
     eprintln!(
         "avrs play: frames verified {}, dropped as corrupted {}, unsigned {}",
         checks.verified, checks.corrupted, checks.unchecked
@@ -161,13 +230,50 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The next frame; through a balancer, a live stream silent for
+/// [`balance::STALL`] counts as a lost server.
+async fn next_frame(watch: &mut Watch, balanced: bool) -> anyhow::Result<Option<PlayedFrame>> {
+    if !balanced {
+        return watch.next_frame().await;
+    }
+    match tokio::time::timeout(balance::STALL, watch.next_frame()).await {
+        Ok(next) => next,
+        Err(_) => bail!("no frame for {} ms", balance::STALL.as_millis()),
+    }
+}
+
+/// The newest decode time written per track: after a failover the next
+/// server starts at its newest keyframe, which may repeat frames already
+/// written.
+#[derive(Debug, Default)]
+struct Written {
+    last_dts: [Option<i64>; 2],
+}
+
+impl Written {
+    fn is_new(&mut self, frame: &PlayedFrame) -> bool {
+        let track = usize::from(frame.media.track == avrs_media::TrackKind::Audio);
+        if self.last_dts[track].is_some_and(|last| frame.media.dts <= last) {
+            return false;
+        }
+        self.last_dts[track] = Some(frame.media.dts);
+        true
+    }
+}
+
+fn add(total: &mut CheckStats, more: CheckStats) {
+    total.verified += more.verified;
+    total.corrupted += more.corrupted;
+    total.unchecked += more.unchecked;
+}
+
 /// A key id: 64 hex digits (optionally `0x`-prefixed).
 fn parse_key_id(text: &str) -> anyhow::Result<[u8; 32]> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     let bytes = hex::decode(digits).ok().filter(|b| b.len() == 32);
     bytes
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| anyhow::anyhow!("--trust {text}: expected a key id of 64 hex digits"))
+        .ok_or_else(|| anyhow::anyhow!("{text}: expected a key id of 64 hex digits"))
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -2,6 +2,7 @@
 //! which request, and what the server's own messages mean.
 
 use avrs_proto::ProtoError;
+use avrs_proto::avrs::cluster::{BalanceResponse, ClusterType};
 use avrs_proto::avrs::quic::ContentInfo;
 use avrs_proto::avrs::session::ContentRemove;
 use avrs_proto::avrs::{ControlPacket, Request, RetCode, RetCodePacket, SessionType, SubType};
@@ -21,6 +22,8 @@ pub enum ClientEvent {
     Info(ContentInfo),
     /// The content ended; every group stream of it has been delivered.
     Ended { content_id: u32 },
+    /// BALANCE_REQUEST answered: the server to use.
+    Balanced(BalanceResponse),
     /// A request was refused.
     Refused {
         request: &'static str,
@@ -34,13 +37,35 @@ pub enum ClientEvent {
 /// answered in order, so the client keeps the queue of names.
 #[derive(Debug, Default)]
 pub struct ClientSession {
-    pending: std::collections::VecDeque<SessionType>,
+    pending: std::collections::VecDeque<Pending>,
+}
+
+/// A request waiting for its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Session(SessionType),
+    /// Answered by a BALANCE_RESPONSE, or an `'r'` when refused.
+    Balance,
+}
+
+impl Pending {
+    fn name(self) -> &'static str {
+        match self {
+            Pending::Session(kind) => kind.name(),
+            Pending::Balance => ClusterType::BalanceRequest.name(),
+        }
+    }
 }
 
 impl ClientSession {
     /// A request of `kind` was sent.
     pub fn sent(&mut self, kind: SessionType) {
-        self.pending.push_back(kind);
+        self.pending.push_back(Pending::Session(kind));
+    }
+
+    /// A BALANCE_REQUEST was sent.
+    pub fn sent_balance(&mut self) {
+        self.pending.push_back(Pending::Balance);
     }
 
     /// Handles the data of one control message from the server.
@@ -61,8 +86,8 @@ impl ClientSession {
                     });
                 }
                 Ok(match kind {
-                    SessionType::Open => ClientEvent::Opened,
-                    SessionType::ContentAdd => {
+                    Pending::Session(SessionType::Open) => ClientEvent::Opened,
+                    Pending::Session(SessionType::ContentAdd) => {
                         // "ID", or "ID rendition=N" for a VoD.
                         let mut words = reply.text.split_whitespace();
                         let content_id = words.next().and_then(|w| w.parse().ok()).ok_or(
@@ -95,6 +120,25 @@ impl ClientSession {
                         value: u32::from(kind.code()),
                     }),
                 }
+            }
+            SubType::Cluster => {
+                let packet = ControlPacket::<ClusterType>::decode(data)?;
+                if packet.kind() != ClusterType::BalanceResponse {
+                    return Err(ProtoError::UnknownValue {
+                        what: "server cluster packet",
+                        value: u32::from(packet.kind().code()),
+                    });
+                }
+                if self.pending.front() != Some(&Pending::Balance) {
+                    return Err(ProtoError::Malformed {
+                        what: "BALANCE_RESPONSE",
+                        reason: "an answer to no BALANCE_REQUEST",
+                    });
+                }
+                self.pending.pop_front();
+                Ok(ClientEvent::Balanced(BalanceResponse::from_packet(
+                    &packet,
+                )?))
             }
             other => Err(ProtoError::UnknownValue {
                 what: "server control sub-type",

@@ -1,4 +1,4 @@
-//! The hostile-input table of the session layer: each row is bytes a
+//! The hostile-input table of the session layer (41 rows): each row is bytes a
 //! client could send, the return code the server answers with, and whether
 //! the connection is closed (before OPEN) or the session goes on (after).
 //! After every row that leaves the session open, a valid CONTENT_ADD still
@@ -10,6 +10,7 @@
 
 use super::*;
 use avrs_crypto::{Algorithm, SigningKey, sign_packet};
+use avrs_proto::avrs::cluster::ClusterArg;
 use avrs_proto::avrs::quic::{self, arg};
 use avrs_proto::avrs::session::{Close, ContentRemove};
 use avrs_proto::avrs::{ContentFlags, ContentState};
@@ -440,7 +441,37 @@ fn after_open_rows() -> Vec<Row> {
             bytes: vec![0x01, 0, 0, 0, 0, 0, 0, 0],
             expected: Reply(RetCode::ClusterWrongRequest),
         },
+        Row {
+            what: "a BALANCE_REQUEST excluding a member id of 31 bytes",
+            open_first: true,
+            subtype: SubType::Cluster,
+            bytes: balance_request(&[(ClusterArg::Member.code(), &[1u8; 31][..])]),
+            expected: Reply(RetCode::ArgIncorrect),
+        },
+        Row {
+            what: "a BALANCE_REQUEST excluding more than 16 members",
+            open_first: true,
+            subtype: SubType::Cluster,
+            bytes: balance_request(&[(ClusterArg::Member.code(), &[1u8; 32][..]); 17]),
+            expected: Reply(RetCode::ArgIncorrect),
+        },
+        Row {
+            what: "a BALANCE_REQUEST with an argument it does not take (TITLE)",
+            open_first: true,
+            subtype: SubType::Cluster,
+            bytes: balance_request(&[(ClusterArg::Title.code(), &b"x\0"[..])]),
+            expected: Reply(RetCode::ArgIncorrect),
+        },
     ]
+}
+
+/// A BALANCE_REQUEST with raw `(code, value)` items.
+fn balance_request(items: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut builder = avrs_proto::avrs::ControlBuilder::new(ClusterType::BalanceRequest);
+    for (code, value) in items {
+        builder.args_mut().put(*code, value).unwrap();
+    }
+    builder.finish()
 }
 
 #[test]

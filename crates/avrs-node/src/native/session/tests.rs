@@ -300,3 +300,26 @@ fn client_reports_refusals_with_the_request_name() {
         })
     );
 }
+
+#[test]
+fn a_balance_request_goes_to_the_driver_other_cluster_packets_are_refused() {
+    use avrs_proto::avrs::Request as _;
+    use avrs_proto::avrs::cluster::{BalanceRequest, Create};
+    let mut session = opened();
+    let request = BalanceRequest {
+        id: None,
+        content_id: Some(avrs_proto::Guuid::new(1, 1)),
+        exclude: vec![Hash32([3; 32])],
+    };
+    let bytes = request.to_packet().unwrap().finish();
+    assert_eq!(
+        session.handle(SubType::Cluster, &bytes),
+        Step::Balance { request }
+    );
+    let create = Create::default().to_packet().unwrap().finish();
+    let step = session.handle(SubType::Cluster, &create);
+    assert!(
+        matches!(&step, Step::Reply(r) if r.code == RetCode::ClusterWrongRequest),
+        "{step:?}"
+    );
+}

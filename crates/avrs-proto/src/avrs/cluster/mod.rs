@@ -32,6 +32,7 @@ macro_rules! id_only_request {
     };
 }
 
+mod balance;
 mod contents;
 mod lifecycle;
 mod members;
@@ -40,14 +41,15 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use balance::{BalanceRequest, BalanceResponse, MAX_EXCLUDED};
 pub use contents::{ContentAdd, ContentDel, ContentListRequest, ContentListResponse};
 pub use lifecycle::{Change, ClusterOptions, Create, Destroy, Info, ListRequest, ListResponse};
 pub use members::{
     MemberApprove, MemberInfo, MemberRemove, MemberRequestAdd, MemberRequestDel, RoleAssign,
 };
 pub use types::{
-    CLUSTER_SIGN_CODE, ClusterArg, ClusterType, MAX_AVATAR, MAX_INFO, MAX_TITLE, MemberAddr, Setup,
-    ValueKind,
+    CLUSTER_SIGN_CODE, ClusterArg, ClusterType, MAX_AVATAR, MAX_INFO, MAX_TITLE, MemberAddr,
+    ServiceAddr, Setup, ValueKind,
 };
 
 use crate::avrs::labels::{self, labelled};
@@ -74,6 +76,8 @@ request_enum! {
         ContentDel(ContentDel) = ContentDel,
         ContentListRequest(ContentListRequest) = ContentListRequest,
         ContentListResponse(ContentListResponse) = ContentListResponse,
+        BalanceRequest(BalanceRequest) = BalanceRequest,
+        BalanceResponse(BalanceResponse) = BalanceResponse,
     }
 }
 

@@ -664,8 +664,6 @@ fn a_request_refuses_a_packet_of_another_type() {
 fn types_without_a_typed_form_decode_as_other() {
     for kind in [
         ClusterType::ContentUpdate,
-        ClusterType::BalanceRequest,
-        ClusterType::BalanceResponse,
         ClusterType::RouteAdd,
         ClusterType::RouteDel,
         ClusterType::RouteFind,
@@ -678,6 +676,67 @@ fn types_without_a_typed_form_decode_as_other() {
         assert_eq!(request.kind(), kind);
         assert_eq!(request.to_packet().unwrap().finish(), raw(kind, &[]));
     }
+}
+
+#[test]
+fn balance_requests_and_responses_round_trip_and_refuse_bad_input() {
+    let request = BalanceRequest {
+        id: None,
+        content_id: Some(Guuid::new(1, 2)),
+        exclude: vec![Hash32([7; 32]), Hash32([8; 32])],
+    };
+    let bytes = request.to_packet().unwrap().finish();
+    assert_eq!(read::<BalanceRequest>(&bytes).unwrap(), request);
+    assert_eq!(
+        read::<BalanceRequest>(&BalanceRequest::default().to_packet().unwrap().finish()).unwrap(),
+        BalanceRequest::default(),
+        "every argument is optional"
+    );
+    let too_many = BalanceRequest {
+        exclude: vec![Hash32([1; 32]); MAX_EXCLUDED + 1],
+        ..BalanceRequest::default()
+    };
+    assert!(too_many.to_packet().is_err());
+    let items: Vec<(u16, &[u8])> = (0..=MAX_EXCLUDED)
+        .map(|_| (ClusterArg::Member.code(), &[1u8; 32][..]))
+        .collect();
+    let bytes = raw(ClusterType::BalanceRequest, &items);
+    assert!(matches!(
+        read::<BalanceRequest>(&bytes),
+        Err(ProtoError::TooLarge { .. })
+    ));
+
+    let response = BalanceResponse {
+        id: Some(Guuid::new(3, 4)),
+        member: Hash32([9; 32]),
+        service: ServiceAddr {
+            ip: std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped(),
+            http: 8080,
+            quic: 4433,
+            rtmp: 0,
+        },
+    };
+    let bytes = response.to_packet().unwrap().finish();
+    assert_eq!(read::<BalanceResponse>(&bytes).unwrap(), response);
+    assert_eq!(
+        response.service.socket(response.service.quic),
+        Some("127.0.0.1:4433".parse().unwrap())
+    );
+    assert_eq!(response.service.socket(response.service.rtmp), None);
+    // A short SERVICE_ADDR, or no MEMBER, is refused.
+    let short = raw(
+        ClusterType::BalanceResponse,
+        &[
+            (ClusterArg::Member.code(), &[9u8; 32][..]),
+            (ClusterArg::ServiceAddr.code(), &[0u8; 21][..]),
+        ],
+    );
+    assert!(read::<BalanceResponse>(&short).is_err());
+    let anonymous = raw(
+        ClusterType::BalanceResponse,
+        &[(ClusterArg::ServiceAddr.code(), &[0u8; 22][..])],
+    );
+    assert!(read::<BalanceResponse>(&anonymous).is_err());
 }
 
 fn guuid() -> impl Strategy<Value = Guuid> {

@@ -80,6 +80,9 @@ wire_enum! {
         ContentTitle = 0x0031 => "CONTENT_TITLE",
         ContentFlows = 0x0033 => "CONTENT_FLOWS",
         ContentFlowCodec = 0x0034 => "CONTENT_FLOW_CODEC",
+        /// Ours: where a server listens (BALANCE_RESPONSE), a
+        /// [`ServiceAddr`].
+        ServiceAddr = 0x0040 => "SERVICE_ADDR",
         Sign = 0xFFFF => "SIGN",
     }
 }
@@ -100,6 +103,8 @@ pub enum ValueKind {
     Hash,
     /// A 16-byte [`MemberAddr`].
     MemberAddr,
+    /// A 22-byte [`ServiceAddr`].
+    ServiceAddr,
     /// Opaque bytes, `max` at most.
     Bytes {
         max: usize,
@@ -120,6 +125,7 @@ impl ValueKind {
             ValueKind::U16 => Some(2),
             ValueKind::U32 => Some(4),
             ValueKind::Guuid | ValueKind::MemberAddr => Some(16),
+            ValueKind::ServiceAddr => Some(ServiceAddr::SIZE),
             ValueKind::Hash => Some(32),
             _ => None,
         }
@@ -157,8 +163,60 @@ impl ClusterArg {
                 max: crate::avrs::flow::MAX_FLOWS,
             },
             A::ContentFlowCodec => ValueKind::FlowCodec,
+            A::ServiceAddr => ValueKind::ServiceAddr,
             A::Sign => ValueKind::Sign,
         }
+    }
+}
+
+/// Where a server listens: `ip[16]` (IPv6, IPv4-mapped for IPv4) then the
+/// HTTP, QUIC and RTMP ports, `u16` LE each (0: not served).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ServiceAddr {
+    pub ip: std::net::Ipv6Addr,
+    pub http: u16,
+    pub quic: u16,
+    pub rtmp: u16,
+}
+
+impl ServiceAddr {
+    /// Encoded size in bytes.
+    pub const SIZE: usize = 22;
+
+    pub fn to_bytes(self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        out[..16].copy_from_slice(&self.ip.octets());
+        out[16..18].copy_from_slice(&self.http.to_le_bytes());
+        out[18..20].copy_from_slice(&self.quic.to_le_bytes());
+        out[20..].copy_from_slice(&self.rtmp.to_le_bytes());
+        out
+    }
+
+    /// Reads exactly [`Self::SIZE`] bytes.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self> {
+        let arr: [u8; Self::SIZE] = bytes.try_into().map_err(|_| ProtoError::WrongSize {
+            what: labels::SERVICE_ADDR,
+            expected: Self::SIZE,
+            actual: bytes.len(),
+        })?;
+        let port = |at: usize| u16::from_le_bytes([arr[at], arr[at + 1]]);
+        let mut ip = [0u8; 16];
+        ip.copy_from_slice(&arr[..16]);
+        Ok(Self {
+            ip: std::net::Ipv6Addr::from(ip),
+            http: port(16),
+            quic: port(18),
+            rtmp: port(20),
+        })
+    }
+
+    /// `port` at this address (IPv4 when mapped), if served.
+    pub fn socket(self, port: u16) -> Option<std::net::SocketAddr> {
+        let ip = match self.ip.to_ipv4_mapped() {
+            Some(v4) => std::net::IpAddr::V4(v4),
+            None => std::net::IpAddr::V6(self.ip),
+        };
+        (port != 0).then_some(std::net::SocketAddr::new(ip, port))
     }
 }
 
@@ -325,6 +383,12 @@ mod tests {
                 V::Unspecified,
             ),
             (ClusterArg::ContentId, 0x0030, "CONTENT_ID", V::Guuid),
+            (
+                ClusterArg::ServiceAddr,
+                0x0040,
+                "SERVICE_ADDR",
+                V::ServiceAddr,
+            ),
             (
                 ClusterArg::ContentTitle,
                 0x0031,
