@@ -7,8 +7,10 @@
 //! Native (`avrs play --trust ORIGIN`) and RTMP (ffmpeg) viewers of servers
 //! that do not hold the stream start a relay there and verify the origin.
 
+mod cluster_support;
 mod support;
 
+use cluster_support::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -17,130 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{have, publish_ffmpeg, wait_until};
-
-/// One `avrs serve` process of the cluster; SIGKILLed on drop.
-struct ClusterNode {
-    child: Child,
-    http: SocketAddr,
-    rtmp: SocketAddr,
-    quic: SocketAddr,
-    gossip: SocketAddr,
-    id: String,
-}
-
-impl Drop for ClusterNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Makes the node's key ahead of time (`avrs keygen`), so the host's
-/// members file can name it before the node ever starts.
-fn make_key(data_dir: &Path) -> String {
-    std::fs::create_dir_all(data_dir).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .args(["keygen", "--alg", "ed25519", "--out"])
-        .arg(data_dir.join("node.key"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("id: "))
-        .expect("keygen prints the id")
-        .trim()
-        .to_owned()
-}
-
-fn write_config(dir: &Path, role: &str, host: Option<(&SocketAddr, &str)>) -> PathBuf {
-    let mut text = format!(
-        "[avrs]\nrole = {role}\ncluster_id = e2e\ndata_dir = {}\n\
-         heartbeat_interval = 200ms\nreconnect_timeout = 2s\n",
-        dir.display()
-    );
-    if let Some((gossip, id)) = host {
-        text.push_str(&format!("host_address = {gossip}\n"));
-        text.push_str(&format!(
-            "\n[cluster]\ngossip_address = 127.0.0.1:0\nhost_id = {id}\n"
-        ));
-    } else {
-        text.push_str("\n[cluster]\ngossip_address = 127.0.0.1:0\nmembers_file = members.txt\n");
-    }
-    text.push_str("\n[auth]\npublish = loopback-or-token\n");
-    let path = dir.join("avrs.ini");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn start(config: &Path) -> ClusterNode {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .args([
-            "--rtmp",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--quic",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(log_file(config))
-        .spawn()
-        .expect("start avrs serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut addrs = None;
-    let mut cluster = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if line.starts_with("avrs listening:") {
-            addrs = Some((
-                words[3].parse().unwrap(),
-                words[5].parse().unwrap(),
-                words[7].parse().unwrap(),
-            ));
-        }
-        if line.starts_with("avrs cluster:") {
-            cluster = Some((words[3].parse().unwrap(), words[5].to_owned()));
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    let ((rtmp, http, quic), (gossip, id)) = (
-        addrs.expect("listening line"),
-        cluster.expect("cluster line"),
-    );
-    ClusterNode {
-        child,
-        http,
-        rtmp,
-        quic,
-        gossip,
-        id,
-    }
-}
-
-/// The node's log: `AVRS_CLUSTER_LOGS=DIR` keeps it for a failed run.
-fn log_file(config: &Path) -> Stdio {
-    let Some(dir) = std::env::var_os("AVRS_CLUSTER_LOGS") else {
-        return Stdio::null();
-    };
-    let name = config.parent().and_then(|p| p.file_name()).unwrap();
-    let mut path = PathBuf::from(dir).join(name);
-    path.set_extension("log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    Stdio::from(file)
-}
 
 /// A native viewer of a relaying server, trusting only the origin's key,
 /// verifies every frame (the relay forwards the origin's signatures); one
@@ -287,44 +165,6 @@ fn rtmp_viewer_of_a_non_holder_plays(server: &ClusterNode) {
         "{frames} frames over RTMP from a relaying server: {}",
         String::from_utf8_lossy(&played.stderr)
     );
-}
-
-/// The whole HTTP/1.0 response to a short GET.
-fn get(address: SocketAddr, path: &str) -> String {
-    let Ok(mut stream) = TcpStream::connect(address) else {
-        return String::new();
-    };
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: t\r\n\r\n");
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    response
-}
-
-fn members(node: &ClusterNode) -> serde_json::Value {
-    let response = get(node.http, "/api/cluster/members");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
-}
-
-/// Members `node` sees alive with a gossiped state, and how many contents
-/// each holds, by id.
-fn alive_members(node: &ClusterNode) -> Vec<(String, u64)> {
-    let view = members(node);
-    view["members"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .filter(|m| m["liveness"] == "alive" && !m["roles"].is_null())
-                .map(|m| {
-                    let id = m["id"].as_str().unwrap_or_default().to_owned();
-                    (id, m["contents"].as_u64().unwrap_or(0))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// What a viewer saw: each video tag's arrival and the server it came from.
