@@ -205,11 +205,26 @@ pub async fn sessions(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(why) = monitoring(&context, &headers, client) {
-        return refusal(&why);
+    monitored(
+        &context,
+        &headers,
+        client,
+        || serde_json::json!({ "sessions": context.native_sessions.list() }),
+    )
+}
+
+/// A read-only admin view: `body` for a [`monitoring`] token, else the
+/// refusal.
+pub(crate) fn monitored(
+    context: &NodeContext,
+    headers: &HeaderMap,
+    client: SocketAddr,
+    body: impl FnOnce() -> serde_json::Value,
+) -> Response {
+    match monitoring(context, headers, client) {
+        Ok(()) => (StatusCode::OK, axum::Json(body())).into_response(),
+        Err(why) => refusal(&why),
     }
-    let body = serde_json::json!({ "sessions": context.native_sessions.list() });
-    (StatusCode::OK, axum::Json(body)).into_response()
 }
 
 /// Read-only admin views (sessions, policies): a token whose role may see

@@ -13,14 +13,21 @@ use std::time::{Duration, Instant};
 mod native_support;
 use native_support::fixture;
 
-fn sealing_authorizer(data_dir: &std::path::Path) -> Arc<avrs_auth::Authorizer> {
+/// An authorizer from an avrs.ini whose `[auth]` seals `live/secret`, with
+/// `extra` lines added to `[auth]`.
+fn authorizer(data_dir: &std::path::Path, extra: &str) -> Arc<avrs_auth::Authorizer> {
     let text = format!(
-        "[avrs]\ndata_dir = {}\n[auth]\npublish = open\naudit_log = off\nencrypt = live/secret\n",
+        "[avrs]\ndata_dir = {}\nheartbeat_interval = 200ms\n[auth]\npublish = open\n\
+         audit_log = off\nencrypt = live/secret\n{extra}",
         data_dir.display()
     );
     let config = avrs_config::Config::from_str_named(&text, "avrs.ini").unwrap();
     let auth = avrs_auth::AuthConfig::from_config(&config, true).unwrap();
     Arc::new(avrs_auth::Authorizer::load(&auth, None).unwrap())
+}
+
+fn sealing_authorizer(data_dir: &std::path::Path) -> Arc<avrs_auth::Authorizer> {
+    authorizer(data_dir, "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,15 +94,11 @@ fn token_authorizer(dir: &std::path::Path) -> Arc<avrs_auth::Authorizer> {
     let secret = dir.join("hs256.secret");
     std::fs::write(&secret, "a shared secret of at least thirty-two bytes").unwrap();
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let text = format!(
-        "[avrs]\ndata_dir = {}\nheartbeat_interval = 200ms\n[auth]\npublish = open\n\
-         play = token\naudit_log = off\nencrypt = live/secret\ntoken_hs256_secret_file = {}\n",
-        dir.display(),
+    let extra = format!(
+        "play = token\ntoken_hs256_secret_file = {}\n",
         secret.display()
     );
-    let config = avrs_config::Config::from_str_named(&text, "avrs.ini").unwrap();
-    let auth = avrs_auth::AuthConfig::from_config(&config, true).unwrap();
-    Arc::new(avrs_auth::Authorizer::load(&auth, None).unwrap())
+    authorizer(dir, &extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,6 +168,26 @@ fn send(
     response
 }
 
+/// `DIR/avrs.ini` of a node with `play = token`, an EdDSA token key and an
+/// enrolled admin TOTP secret (`DIR/admin.totp`); `avrs` lines go in
+/// `[avrs]`, `sections` after `[auth]`.
+fn token_config(dir: &Path, avrs_lines: &str, sections: &str) -> std::path::PathBuf {
+    let key = dir.join("token.key");
+    avrs(&["keygen", "--alg", "ed25519", "--out", key.to_str().unwrap()]);
+    let config = dir.join("avrs.ini");
+    std::fs::write(
+        &config,
+        format!(
+            "[avrs]\ndata_dir = data\n{avrs_lines}[auth]\nplay = token\n\
+             token_ed25519_key_file = token.key\nadmin_totp_secret_file = admin.totp\n{sections}"
+        ),
+    )
+    .unwrap();
+    let enrol = avrs(&["mfa", "enroll", "--config", config.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&enrol.stdout).contains("otpauth://totp/"));
+    config
+}
+
 #[test]
 fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
     if !have("ffmpeg") {
@@ -175,18 +195,11 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("token.key");
-    avrs(&["keygen", "--alg", "ed25519", "--out", key.to_str().unwrap()]);
-    let config = dir.path().join("avrs.ini");
-    std::fs::write(
-        &config,
-        "[avrs]\ndata_dir = data\nheartbeat_interval = 1s\nreconnect_timeout = 1s\n\
-         [auth]\nplay = token\ntoken_ed25519_key_file = token.key\n\
-         admin_totp_secret_file = admin.totp\n",
-    )
-    .unwrap();
-    let enrol = avrs(&["mfa", "enroll", "--config", config.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&enrol.stdout).contains("otpauth://totp/"));
+    let config = token_config(
+        dir.path(),
+        "heartbeat_interval = 1s\nreconnect_timeout = 1s\n",
+        "",
+    );
     let data = dir.path().join("data");
     let server = start(&config, &data);
 
@@ -375,17 +388,8 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
 #[test]
 fn policies_set_through_the_admin_api_apply_at_once_and_persist() {
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("token.key");
-    avrs(&["keygen", "--alg", "ed25519", "--out", key.to_str().unwrap()]);
-    let config = dir.path().join("avrs.ini");
-    std::fs::write(
-        &config,
-        "[avrs]\ndata_dir = data\n[auth]\nplay = token\ntoken_ed25519_key_file = token.key\n\
-         admin_totp_secret_file = admin.totp\n\
-         [policy.fixed]\neffect = deny\nactions = publish\ncidr = 192.168.0.0/16\n",
-    )
-    .unwrap();
-    avrs(&["mfa", "enroll", "--config", config.to_str().unwrap()]);
+    let fixed = "[policy.fixed]\neffect = deny\nactions = publish\ncidr = 192.168.0.0/16\n";
+    let config = token_config(dir.path(), "", fixed);
     let totp = avrs_auth::totp::Totp::load(&dir.path().join("admin.totp")).unwrap();
     let data = dir.path().join("data");
     let server = start(&config, &data);

@@ -6,7 +6,7 @@
 //!   same keys as `[policy.NAME]` (token with role host + TOTP).
 //! - `DELETE /api/admin/policies/{name}`: removes one set through the API.
 
-use crate::auth::{MAX_ADMIN_BODY, admin_action, monitoring, refusal};
+use crate::auth::{MAX_ADMIN_BODY, admin_action, monitored, refusal};
 use crate::context::NodeContext;
 use avrs_auth::Operation;
 use avrs_auth::authorizer_policies::PolicyChangeError;
@@ -22,11 +22,12 @@ pub async fn list(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(why) = monitoring(&context, &headers, client) {
-        return refusal(&why);
-    }
-    let body = serde_json::json!({ "policies": context.authorizer.policy_list() });
-    (StatusCode::OK, axum::Json(body)).into_response()
+    monitored(
+        &context,
+        &headers,
+        client,
+        || serde_json::json!({ "policies": context.authorizer.policy_list() }),
+    )
 }
 
 pub async fn put(

@@ -81,16 +81,22 @@ impl NativeTarget {
     pub async fn close(&self) {
         let endpoints =
             std::mem::take(&mut *self.endpoints.lock().unwrap_or_else(|e| e.into_inner()));
-        for endpoint in &endpoints {
-            endpoint.close(0u32.into(), b"done");
-        }
-        let idle = async {
-            for endpoint in &endpoints {
-                endpoint.wait_idle().await;
-            }
-        };
-        let _ = tokio::time::timeout(CLOSE_WAIT, idle).await;
+        close_endpoints(&endpoints).await;
     }
+}
+
+/// Closes every endpoint and waits (at most [`CLOSE_WAIT`]) until the
+/// servers have heard it, so they count the sessions as ended.
+pub(super) async fn close_endpoints(endpoints: &[Endpoint]) {
+    for endpoint in endpoints {
+        endpoint.close(0u32.into(), b"done");
+    }
+    let idle = async {
+        for endpoint in endpoints {
+            endpoint.wait_idle().await;
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, idle).await;
 }
 
 /// A client endpoint (one UDP socket) for connections to `address`.

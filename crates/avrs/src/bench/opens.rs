@@ -13,7 +13,7 @@
 //! client's own work (handshake, key generation, OPEN signature), done on
 //! the same machine.
 
-use super::native::{NativeTarget, new_endpoint};
+use super::native::{NativeTarget, close_endpoints, new_endpoint};
 use super::proc_stats;
 use super::report::Summary;
 use super::viewer::{micros, new_histogram};
@@ -25,15 +25,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::time::Instant;
 
 /// Concurrent sessions per QUIC endpoint (UDP socket), as for viewers.
 const SESSIONS_PER_ENDPOINT: usize = 64;
 /// Distinct error messages kept in the report.
 const MAX_ERRORS: usize = 10;
-/// How long the end of a run waits for the connection closes to go out.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Flags of `avrs bench opens`.
 #[derive(Debug, clap::Args)]
@@ -173,15 +170,7 @@ async fn opens(args: &OpensArgs, target: NativeTarget) -> Result<OpensReport> {
     }
     let server_after = sample(&server_pids)?;
     let bench_after = sample(&me).ok().flatten();
-    for endpoint in &endpoints {
-        endpoint.close(0u32.into(), b"done");
-    }
-    let idle = async {
-        for endpoint in &endpoints {
-            endpoint.wait_idle().await;
-        }
-    };
-    let _ = tokio::time::timeout(CLOSE_WAIT, idle).await;
+    close_endpoints(&endpoints).await;
 
     let last = (*run.last.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or(started);
     let elapsed = (last - started).as_secs_f64();
