@@ -74,6 +74,7 @@ fn serve_command(data_dir: &Path, pki: &Pki) -> Command {
 struct SecureServer {
     child: Child,
     rtmp: SocketAddr,
+    quic: SocketAddr,
     https: SocketAddr,
     rtmps: SocketAddr,
 }
@@ -99,6 +100,7 @@ impl SecureServer {
         let secure = next("avrs secure:");
         let words: Vec<&str> = listening.split_whitespace().collect();
         let rtmp = words[3].parse().unwrap();
+        let quic = words[7].parse().unwrap();
         let words: Vec<&str> = secure.split_whitespace().collect();
         assert_eq!((words[2], words[4]), ("https", "rtmps"), "{secure}");
         let (https, rtmps) = (words[3].parse().unwrap(), words[5].parse().unwrap());
@@ -107,6 +109,7 @@ impl SecureServer {
         Self {
             child,
             rtmp,
+            quic,
             https,
             rtmps,
         }
@@ -245,12 +248,46 @@ fn https_api_rtmps_publish_and_https_flv_playback_survive_bad_tls_input() {
         let size = std::fs::metadata(out).unwrap().len();
         assert!(size > 50_000, "{out:?} holds media ({size} bytes)");
     }
+    native_play_checks_the_certificate_with_ca(&server, &pki, dir.path());
+
     // The API still answers over HTTPS; the publishers finish cleanly.
     assert!(curl_https(&pki.ca, &api).is_some());
     for publisher in [&mut secure_pub, &mut plain_pub] {
         let status = wait_with_deadline(publisher, Duration::from_secs(30)).expect("ends");
         assert!(status.success(), "publisher exits cleanly");
     }
+}
+
+/// `avrs play --ca`: the node's QUIC certificate verified against the CA
+/// plays; against another CA the connection is refused, saying why.
+fn native_play_checks_the_certificate_with_ca(server: &SecureServer, pki: &Pki, dir: &Path) {
+    let play = |ca: &Path, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_avrs"))
+            .arg("play")
+            .arg(format!(
+                "avrs://127.0.0.1:{}/live/secure",
+                server.quic.port()
+            ))
+            .arg("--ca")
+            .arg(ca)
+            .args(["--duration", "1", "--out"])
+            .arg(out)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let verified = play(&pki.ca, &dir.join("quic-ca.flv"));
+    let stderr = String::from_utf8_lossy(&verified.stderr);
+    assert!(verified.status.success(), "avrs play --ca: {stderr}");
+    assert!(stderr.contains("dropped as corrupted 0"), "{stderr}");
+    let size = std::fs::metadata(dir.join("quic-ca.flv")).unwrap().len();
+    assert!(size > 10_000, "{size} bytes played");
+
+    let other = make_pki(&dir.join("other-pki"));
+    let refused = play(&other.ca, &dir.join("quic-wrong.flv"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a certificate from another CA");
+    assert!(stderr.contains("certificate"), "{stderr}");
 }
 
 /// `avrs serve --check` with bad TLS files: exit status 1 and the message.

@@ -59,6 +59,13 @@ pub struct ClientOptions {
     pub verify_signatures: bool,
     /// An access token sent in the OPEN (`[auth] play = token`).
     pub token: Option<String>,
+    /// Verify the server's certificate against these roots, for
+    /// `server_name`; `None`: accepted unchecked (a node's default
+    /// certificate is self-signed; the session is still signed and bound to
+    /// the connection).
+    pub server_roots: Option<Arc<rustls::RootCertStore>>,
+    /// The name (or IP address) the certificate must be valid for.
+    pub server_name: String,
 }
 
 impl Default for ClientOptions {
@@ -71,6 +78,8 @@ impl Default for ClientOptions {
             trusted_signers: Vec::new(),
             verify_signatures: true,
             token: None,
+            server_roots: None,
+            server_name: "avrs".into(),
         }
     }
 }

@@ -4,9 +4,11 @@
 //! the hybrid post-quantum X25519MLKEM768 first. The server presents the
 //! configured X.509 certificate (`tls_certificate_file`, see
 //! [`crate::tls`]) or, without one, a self-signed certificate made at start
-//! (rcgen). The native client does not check it: the session's
-//! authenticity comes from the signed, connection-bound OPEN and the signed
-//! content origin (docs/security.md, "Transport").
+//! (rcgen). The native client checks it when given roots
+//! ([`load_roots`], `avrs play --ca FILE`); otherwise it accepts it
+//! unchecked, the session's authenticity then resting on the signed,
+//! connection-bound OPEN and the signed content origin (docs/security.md,
+//! "Transport").
 
 use crate::tls::TlsIdentity;
 use anyhow::Context as _;
@@ -76,20 +78,48 @@ fn self_signed_config() -> anyhow::Result<rustls::ServerConfig> {
     Ok(tls)
 }
 
+/// The certificates of a PEM file as trust roots for [`client_config`].
+pub fn load_roots(path: &std::path::Path) -> anyhow::Result<Arc<rustls::RootCertStore>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    for cert in certs {
+        let cert = cert.with_context(|| format!("{}: not a PEM certificate", path.display()))?;
+        roots
+            .add(cert)
+            .with_context(|| format!("{}: not a usable CA certificate", path.display()))?;
+    }
+    anyhow::ensure!(
+        !roots.is_empty(),
+        "{}: no certificate in it",
+        path.display()
+    );
+    Ok(Arc::new(roots))
+}
+
 /// A QUIC client configuration offering `alpn` (tests offer a wrong one)
 /// and receiving at most `receive_window` bytes ahead per stream (twice
-/// that per connection) before the server must wait.
-/// The server certificate is accepted unchecked for now (see the module
-/// comment); the TLS handshake signature is still verified, so the peer
-/// holds the certificate's key.
-pub fn client_config(alpn: &[u8], receive_window: u32) -> anyhow::Result<quinn::ClientConfig> {
+/// that per connection) before the server must wait. With `roots`, the
+/// server's certificate must chain to them (and name the server); without,
+/// it is accepted unchecked (see the module comment), the TLS handshake
+/// signature still verified, so the peer holds the certificate's key.
+pub fn client_config(
+    alpn: &[u8],
+    receive_window: u32,
+    roots: Option<Arc<rustls::RootCertStore>>,
+) -> anyhow::Result<quinn::ClientConfig> {
     let provider = provider();
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .context("TLS 1.3 with aws-lc-rs")?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(UncheckedServerCert(provider)))
-        .with_no_client_auth();
+        .context("TLS 1.3 with aws-lc-rs")?;
+    let mut tls = match roots {
+        Some(roots) => builder.with_root_certificates(roots).with_no_client_auth(),
+        None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(UncheckedServerCert(provider)))
+            .with_no_client_auth(),
+    };
     tls.alpn_protocols = vec![alpn.to_vec()];
     let crypto = QuicClientConfig::try_from(tls).context("QUIC TLS configuration")?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));

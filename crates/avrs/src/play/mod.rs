@@ -7,9 +7,10 @@
 //!           [--duration SECS] [--key FILE]
 //! ```
 //!
-//! The server's self-signed certificate is accepted without a check for
-//! now (the session itself is signed and bound to the connection); the
-//! secure-sessions work will pin or verify it.
+//! With `--ca FILE` the server's certificate must chain to that CA and name
+//! the URL's host; without it, it is accepted unchecked (a node's default
+//! certificate is self-signed; the session itself is signed and bound to
+//! the connection, and every frame's signature is checked).
 
 mod balance;
 mod sink;
@@ -29,9 +30,9 @@ const DEFAULT_PORT: u16 = 4433;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "The server certificate is not verified yet (servers use a \
-self-signed one); the session is signed and bound to the TLS connection. \
-Certificate pinning comes with the secure-sessions work."
+    after_help = "Without --ca the server certificate is not verified (a node's default \
+certificate is self-signed); the session is signed and bound to the TLS \
+connection, and every frame's signature is checked."
 )]
 pub struct PlayArgs {
     /// The stream: avrs://HOST:PORT/live/NAME
@@ -63,6 +64,12 @@ pub struct PlayArgs {
     /// still checked against the signer the server announces.
     #[arg(long = "trust", value_name = "ID")]
     trust: Vec<String>,
+
+    /// Verify the server's certificate against the CA certificate(s) in this
+    /// PEM file, for the URL's host name or address (a node with
+    /// `tls_certificate_file`). Without it the certificate is not checked.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
 
     /// Access token (`avrs token issue --role viewer`), sent in the signed
     /// OPEN; needed when the server has `[auth] play = token`.
@@ -108,6 +115,11 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         .map(|id| parse_key_id(id))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let address = resolve(&authority).await?;
+    let server_roots = match &args.ca {
+        Some(path) => Some(avrs_node::native::tls::load_roots(path)?),
+        None => None,
+    };
+    let server_name = host_of(&authority).to_owned();
     let options = || -> anyhow::Result<ClientOptions> {
         let key = match &args.key {
             Some(path) => Some(avrs_crypto::keyfile::load(path)?),
@@ -118,6 +130,8 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
             connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
             trusted_signers: trusted_signers.clone(),
             token: args.token.clone(),
+            server_roots: server_roots.clone(),
+            server_name: server_name.clone(),
             ..ClientOptions::default()
         })
     };
@@ -314,6 +328,15 @@ pub(crate) fn parse_url(url: &str) -> anyhow::Result<(String, String)> {
     Ok((authority, name.to_owned()))
 }
 
+/// The host of `HOST:PORT` (`[::1]:PORT` → `::1`): the name the server's
+/// certificate must be valid for.
+fn host_of(authority: &str) -> &str {
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
 pub(crate) async fn resolve(authority: &str) -> anyhow::Result<SocketAddr> {
     tokio::net::lookup_host(authority)
         .await
@@ -342,6 +365,9 @@ mod tests {
             ("[::1]:9".into(), "live/x".into())
         );
         assert_eq!(ok("avrs://[::1]/live/x").0, "[::1]:4433");
+        assert_eq!(host_of("[::1]:4433"), "::1");
+        assert_eq!(host_of("stream.example.com:4433"), "stream.example.com");
+        assert_eq!(host_of("127.0.0.1:9"), "127.0.0.1");
         for bad in ["rtmp://h/live/x", "avrs://h", "avrs:///live/x", "avrs://h/"] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }

@@ -18,7 +18,7 @@ pub fn endpoint(addr: SocketAddr, options: &ClientOptions) -> anyhow::Result<qui
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
     let mut endpoint = quinn::Endpoint::client(local).context("open a UDP socket")?;
-    endpoint.set_default_client_config(tls::client_config(&options.alpn, options.receive_window)?);
+    endpoint.set_default_client_config(client_config(options)?);
     Ok(endpoint)
 }
 
@@ -47,7 +47,7 @@ pub fn endpoint_with_receive_buffer(
     let mut endpoint =
         quinn::Endpoint::new(quinn::EndpointConfig::default(), None, socket, runtime)
             .context("open a QUIC endpoint")?;
-    endpoint.set_default_client_config(tls::client_config(&options.alpn, options.receive_window)?);
+    endpoint.set_default_client_config(client_config(options)?);
     Ok((endpoint, granted))
 }
 
@@ -71,7 +71,7 @@ pub async fn dial_on(
 ) -> anyhow::Result<quinn::Connection> {
     let limit = options.connect_timeout;
     let connecting = endpoint
-        .connect(addr, "avrs")
+        .connect(addr, &options.server_name)
         .with_context(|| format!("connect to {addr}"))?;
     tokio::time::timeout(limit, connecting)
         .await
@@ -82,6 +82,14 @@ pub async fn dial_on(
             )
         })?
         .with_context(|| format!("connect to {addr}"))
+}
+
+fn client_config(options: &ClientOptions) -> anyhow::Result<quinn::ClientConfig> {
+    tls::client_config(
+        &options.alpn,
+        options.receive_window,
+        options.server_roots.clone(),
+    )
 }
 
 /// The connection's binding value (the TLS exporter both ends compute).
