@@ -328,7 +328,17 @@ fn cluster_relays_balances_and_fails_over() {
     );
 
     // Native and RTMP viewers of a server that does not hold the stream
-    // start a relay there, as HTTP viewers do.
+    // start a relay there, as HTTP viewers do (once that server has heard
+    // where the stream is).
+    for server in &servers[1..] {
+        assert!(
+            wait_until(Duration::from_secs(15), || alive_members(server)
+                .iter()
+                .any(|(id, contents)| *id == origin && *contents > 0)),
+            "server {} learns server 1 holds the stream",
+            server.id
+        );
+    }
     relayed_frames_carry_the_origin_signature(&servers[1], &origin, dir.path());
     rtmp_viewer_of_a_non_holder_plays(&servers[2]);
 

@@ -21,11 +21,12 @@ pub async fn find_live(context: &Arc<NodeContext>, name: &str) -> Option<Arc<Liv
         return Some(content);
     }
     let cluster = context.cluster.get()?;
-    if !cluster.relays.ensure(context, cluster, name) {
-        return None;
-    }
+    // A stream published a moment ago may not be gossiped here yet: keep
+    // looking for a holder until the relay starts or the wait is over.
     let deadline = Instant::now() + WAIT_FOR_RELAY;
+    let mut relaying = false;
     while Instant::now() < deadline {
+        relaying = relaying || cluster.relays.ensure(context, cluster, name);
         tokio::time::sleep(POLL).await;
         if let Some(content) = live_here(context, name) {
             return Some(content);

@@ -82,9 +82,10 @@ pub async fn run(mut conn: Connection, request: PlayRequest) -> Result<(), ConnE
 /// just before its publisher): wait `play_wait` for it, then give up.
 async fn wait_for_content(conn: &Connection, name: &str) -> Option<Arc<LiveContent>> {
     let deadline = Instant::now() + conn.settings.play_wait;
-    // Held by another member of the cluster: relay it here.
-    crate::cluster::locate::start_relay(&conn.context, name);
     loop {
+        // Held by another member of the cluster (maybe not gossiped here
+        // yet at the first try): relay it here.
+        crate::cluster::locate::start_relay(&conn.context, name);
         let live = conn.context.registry.get(name).filter(|c| !c.is_ended());
         if live.is_some() || Instant::now() >= deadline {
             return live;
