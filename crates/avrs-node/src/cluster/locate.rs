@@ -12,6 +12,9 @@ use tokio::time::Instant;
 /// Longest a viewer waits for a relay to start.
 pub const WAIT_FOR_RELAY: Duration = Duration::from_secs(2);
 const POLL: Duration = Duration::from_millis(20);
+/// While no member is known to hold the content, how often to look again
+/// (a route search each time: a bogus name must stay cheap).
+const LOOK_AGAIN: Duration = Duration::from_millis(200);
 
 /// The live content `name` (`live/NAME`): local, or relayed from the
 /// cluster. `None` when no member holds it or the relay did not start in
@@ -25,8 +28,12 @@ pub async fn find_live(context: &Arc<NodeContext>, name: &str) -> Option<Arc<Liv
     // looking for a holder until the relay starts or the wait is over.
     let deadline = Instant::now() + WAIT_FOR_RELAY;
     let mut relaying = false;
+    let mut next_look = Instant::now();
     while Instant::now() < deadline {
-        relaying = relaying || cluster.relays.ensure(context, cluster, name);
+        if !relaying && Instant::now() >= next_look {
+            relaying = cluster.relays.ensure(context, cluster, name);
+            next_look = Instant::now() + LOOK_AGAIN;
+        }
         tokio::time::sleep(POLL).await;
         if let Some(content) = live_here(context, name) {
             return Some(content);

@@ -29,8 +29,8 @@ pub trait GroupFrame: Send + Sync + 'static {
     fn message(&self, slot: &Slot) -> (Bytes, Option<Bytes>);
     /// Who signed it, for the CONTENT_UPDATE before it: the slot's signer,
     /// or the origin of a relayed frame.
-    fn origin(&self, slot: &Slot) -> ContentOrigin {
-        slot.signer.origin()
+    fn origin(&self, slot: &Slot) -> Arc<ContentOrigin> {
+        slot.signer.shared_origin().clone()
     }
 }
 
@@ -168,18 +168,21 @@ async fn write_frames<F: GroupFrame>(
     frames: &mut mpsc::UnboundedReceiver<F>,
 ) -> anyhow::Result<()> {
     let mut configs: Option<Arc<TrackConfigs>> = None;
-    let mut signer: Option<ContentOrigin> = None;
+    let mut signer: Option<Arc<ContentOrigin>> = None;
     while let Some(frame) = frames.recv().await {
         let same_configs = configs
             .as_ref()
             .is_some_and(|c| Arc::ptr_eq(c, frame.configs()) || **c == **frame.configs());
         let origin = frame.origin(slot);
-        if !same_configs || signer.as_ref() != Some(&origin) {
+        let same_signer = signer
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, &origin) || **s == *origin);
+        if !same_configs || !same_signer {
             let info = super::media::info_message(
                 frame.seq(),
                 slot.content_id,
                 frame.configs(),
-                Some(origin.clone()),
+                Some((*origin).clone()),
             );
             send.write_chunk(info).await?;
             configs = Some(frame.configs().clone());

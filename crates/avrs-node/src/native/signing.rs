@@ -21,6 +21,8 @@ use avrs_media::MediaFrame;
 pub struct ContentSigner {
     key: Arc<SigningKey>,
     content: Guuid,
+    /// What CONTENT_UPDATE says about the signer, made once.
+    origin: Arc<ContentOrigin>,
     /// ENCRYPTED contents: the key their frames are sealed with (it
     /// changes when the content's key rotates).
     sealer: Option<Arc<SealingKey>>,
@@ -28,9 +30,16 @@ pub struct ContentSigner {
 
 impl ContentSigner {
     pub fn new(key: Arc<SigningKey>, content: Guuid) -> Self {
+        let algorithm = key.algorithm().sign_type_code();
+        let origin = Arc::new(ContentOrigin {
+            content,
+            algorithm: u16::try_from(algorithm).expect("avrs sign codes fit 16 bits"),
+            public_key: key.public_key().as_bytes().to_vec(),
+        });
         Self {
             key,
             content,
+            origin,
             sealer: None,
         }
     }
@@ -92,12 +101,12 @@ impl ContentSigner {
 
     /// What a CONTENT_UPDATE says about the signer.
     pub fn origin(&self) -> ContentOrigin {
-        let algorithm = self.key.algorithm().sign_type_code();
-        ContentOrigin {
-            content: self.content,
-            algorithm: u16::try_from(algorithm).expect("avrs sign codes fit 16 bits"),
-            public_key: self.key.public_key().as_bytes().to_vec(),
-        }
+        (*self.origin).clone()
+    }
+
+    /// [`Self::origin`], shared (no copy per frame).
+    pub fn shared_origin(&self) -> &Arc<ContentOrigin> {
+        &self.origin
     }
 
     /// The frame's signature, made the first time any viewer asks. Empty

@@ -106,10 +106,10 @@ impl GroupFrame for Arc<LiveFrame> {
         }
     }
 
-    fn origin(&self, slot: &Slot) -> ContentOrigin {
+    fn origin(&self, slot: &Slot) -> Arc<ContentOrigin> {
         match &self.upstream {
-            Some(upstream) => (*upstream.origin).clone(),
-            None => slot.signer.origin(),
+            Some(upstream) => upstream.origin.clone(),
+            None => slot.signer.shared_origin().clone(),
         }
     }
 }

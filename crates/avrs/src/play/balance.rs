@@ -28,12 +28,18 @@ pub struct Balanced {
     balancer: SocketAddr,
     name: String,
     excluded: Vec<Hash32>,
-    /// The server watched now.
-    pub server: Hash32,
+    /// The server watched now (`None` until the first answer).
+    pub server: Option<Hash32>,
     pub address: SocketAddr,
 }
 
 impl Balanced {
+    /// The watched server's id, shortened for messages.
+    pub fn server_label(&self) -> String {
+        self.server
+            .map_or_else(|| "?".into(), |id| id.to_hex()[..16].to_owned())
+    }
+
     /// Asks `balancer` for a server of `name` (never one of `avoid`) and
     /// watches it there.
     pub async fn start(
@@ -46,7 +52,7 @@ impl Balanced {
             balancer,
             name: name.to_owned(),
             excluded: avoid,
-            server: Hash32([0; 32]),
+            server: None,
             address: balancer,
         };
         let watch = this.watch_next(options).await?;
@@ -56,7 +62,9 @@ impl Balanced {
     /// The server was lost: ask again without it until another one plays
     /// (or [`FAILOVER_LIMIT`] passes).
     pub async fn fail_over(&mut self, options: &OptionsFn<'_>) -> anyhow::Result<Watch> {
-        self.exclude(self.server);
+        if let Some(lost) = self.server {
+            self.exclude(lost);
+        }
         let deadline = Instant::now() + FAILOVER_LIMIT;
         loop {
             match self.watch_next(options).await {
@@ -80,7 +88,7 @@ impl Balanced {
         };
         match watched.await {
             Ok(watch) => {
-                self.server = server;
+                self.server = Some(server);
                 self.address = address;
                 Ok(watch)
             }
@@ -93,7 +101,7 @@ impl Balanced {
     }
 
     fn exclude(&mut self, server: Hash32) {
-        if server.0 == [0; 32] || self.excluded.contains(&server) {
+        if self.excluded.contains(&server) {
             return;
         }
         if self.excluded.len() == MAX_EXCLUDED {

@@ -156,7 +156,7 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
             eprintln!(
                 "avrs play: watching {name} from {} (server {}), chosen by {address}",
                 via.address,
-                &via.server.to_hex()[..16]
+                via.server_label()
             );
             balanced = Some(via);
             watch
@@ -204,7 +204,7 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
                 eprintln!(
                     "avrs play: resumed on {} (server {}) after {} ms",
                     via.address,
-                    &via.server.to_hex()[..16],
+                    via.server_label(),
                     lost_at.elapsed().as_millis()
                 );
                 continue;
