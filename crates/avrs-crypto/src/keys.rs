@@ -124,6 +124,13 @@ impl SigningKey {
         self.public.algorithm
     }
 
+    /// A second handle on the same key (for a client that reconnects as
+    /// the same session). Deliberately not `Clone`: copies of a private
+    /// key should be visible in the code.
+    pub fn duplicate(&self) -> Result<Self> {
+        Self::from_seed(self.algorithm(), self.seed.as_ref())
+    }
+
     pub fn public_key(&self) -> &PublicKey {
         &self.public
     }
@@ -181,6 +188,17 @@ mod tests {
              5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
         );
         assert_eq!(key.id(), sha3_256(key.public_key().as_bytes()));
+    }
+
+    #[test]
+    fn a_duplicate_is_the_same_key() {
+        for algorithm in [Algorithm::Ed25519, Algorithm::MlDsa65] {
+            let key = SigningKey::generate(algorithm).unwrap();
+            let copy = key.duplicate().unwrap();
+            assert_eq!(copy.id(), key.id());
+            let sig = copy.sign_raw(b"msg").unwrap();
+            key.public_key().verify_raw(b"msg", &sig).unwrap();
+        }
     }
 
     #[test]

@@ -186,3 +186,61 @@ async fn a_vod_plays_to_its_end_and_unknown_ids_are_not_found() {
     assert!(err.to_string().contains("CONTENT_NOT_FOUND"), "{err}");
     node.shutdown().await;
 }
+
+/// A VoD slot resumed after a lost connection goes on from about where it
+/// had got to (the group before the newest one sent, as frames go out up
+/// to a second ahead), not from its start, and plays to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_vod_session_goes_on_from_where_it_was() {
+    if !have_ffmpeg() {
+        eprintln!("skipped: ffmpeg not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (node, name) = node_with_vod(dir.path()).await;
+    let key = avrs_crypto::SigningKey::generate(avrs_crypto::Algorithm::Ed25519).unwrap();
+    let options = || ClientOptions {
+        key: Some(key.duplicate().unwrap()),
+        ..ClientOptions::default()
+    };
+    let session = Session::connect(node.quic_address, options())
+        .await
+        .unwrap();
+    let mut watch = session.watch_vod(&name, 0, None).await.unwrap();
+    let mut played = 0;
+    while played < 3 * SECOND {
+        played = played.max(next(&mut watch).await.media.pts);
+    }
+    // The network goes away; the node keeps the session.
+    watch.connection().close(0x99u32.into(), b"network gone");
+    let parked = tokio::time::timeout(Duration::from_secs(10), async {
+        while !node
+            .context
+            .native_sessions
+            .list()
+            .iter()
+            .any(|s| s.state == avrs_node::native::sessions::SessionState::Parked)
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    parked.await.expect("the session is parked");
+    let how = watch.reconnect(node.quic_address, options()).await.unwrap();
+    assert_eq!(how, avrs_node::native::client::Reconnected::Resumed);
+    let resumed = next(&mut watch).await;
+    assert!(resumed.media.keyframe, "{resumed:?}");
+    assert!(
+        resumed.media.pts <= played && resumed.media.pts >= played - 2 * GOP,
+        "resumed at {} after playing to {played}",
+        resumed.media.pts
+    );
+    let mut last = resumed.media.pts;
+    while let Some(frame) = tokio::time::timeout(Duration::from_secs(10), watch.next_frame())
+        .await
+        .expect("frames go on")
+        .unwrap()
+    {
+        last = last.max(frame.media.pts);
+    }
+    assert!(last >= 7 * SECOND, "played to the end: {last}");
+}

@@ -74,6 +74,12 @@ impl ContentRegistry {
         }
     }
 
+    /// How long a content outlives its publisher (the node's
+    /// `reconnect_timeout`, which native sessions are kept for too).
+    pub fn reconnect_timeout(&self) -> Duration {
+        self.reconnect_timeout
+    }
+
     /// A receiver of every content created from now on. A receiver that
     /// falls more than 64 announcements behind is told it lagged; it can
     /// catch up with [`Self::list`].

@@ -66,6 +66,9 @@ pub struct ClientOptions {
     pub server_roots: Option<Arc<rustls::RootCertStore>>,
     /// The name (or IP address) the certificate must be valid for.
     pub server_name: String,
+    /// Ask in the OPEN for the session this key had (its slots), kept by
+    /// the server for `reconnect_timeout` after a lost connection.
+    pub resume: bool,
 }
 
 impl Default for ClientOptions {
@@ -80,12 +83,18 @@ impl Default for ClientOptions {
             token: None,
             server_roots: None,
             server_name: "avrs".into(),
+            resume: false,
         }
     }
 }
 
 mod connect;
-pub use connect::{binding, dial, dial_on, endpoint, endpoint_with_receive_buffer, open_request};
+mod reconnect;
+pub use connect::{
+    binding, dial, dial_on, endpoint, endpoint_with_receive_buffer, open_request,
+    resuming_open_request,
+};
+pub use reconnect::Reconnected;
 
 /// An open session.
 #[derive(Debug)]
@@ -100,6 +109,8 @@ pub struct Session {
     pub id: Hash32,
     /// The server accepted the OPEN.
     opened: bool,
+    /// The slots a resumed session got back (`None`: a new session).
+    pub resumed: Option<Vec<u32>>,
     /// Content signers to believe ([`ClientOptions::trusted_signers`]).
     trusted_signers: Vec<[u8; 32]>,
     verify_signatures: bool,
@@ -149,10 +160,16 @@ impl Session {
             state: ClientSession::default(),
             id: key.id(),
             opened: false,
+            resumed: None,
             trusted_signers: options.trusted_signers,
             verify_signatures: options.verify_signatures,
         };
-        let open = open_request(&key, binding(&conn)?, options.token.as_deref())?;
+        let open = resuming_open_request(
+            &key,
+            binding(&conn)?,
+            options.token.as_deref(),
+            options.resume,
+        )?;
         session.send(SessionType::Open, &open).await?;
         Ok(session)
     }
@@ -171,6 +188,11 @@ impl Session {
         match event {
             ClientEvent::Opened => {
                 self.opened = true;
+                Ok(())
+            }
+            ClientEvent::Resumed { slots } => {
+                self.opened = true;
+                self.resumed = Some(slots);
                 Ok(())
             }
             ClientEvent::Refused { reply, .. } => {
@@ -286,38 +308,13 @@ impl Session {
 
     /// Sends a CONTENT_ADD and waits for its reply.
     pub async fn watch_request(mut self, request: ContentRequest) -> anyhow::Result<Watch> {
-        let name = match &request.target {
-            quic::ContentTarget::Name(name) => name.clone(),
-            quic::ContentTarget::Uuid { content, .. } => content.to_string(),
-        };
-        let request = request.to_packet()?.finish();
         // Accept group streams from now on: the first may beat the reply.
-        // Small: a reader that stops reading should soon stop the QUIC
-        // window too, so the server sees it lag and drops old groups.
-        let (groups_tx, groups) = mpsc::channel(GROUP_EVENTS);
-        let accept = tokio::spawn(accept_groups(self.conn.clone(), groups_tx));
-        self.send(SessionType::ContentAdd, &request).await?;
-        let mut info = None;
-        let (content_id, rendition) = loop {
-            let event = self.next_event().await?;
-            if !self.opened {
-                if let Err(err) = self.expect_open(event) {
-                    accept.abort();
-                    return Err(err);
-                }
-                continue;
-            }
-            match event {
-                ClientEvent::Info(i) => info = Some(i),
-                ClientEvent::Watching {
-                    content_id,
-                    rendition,
-                } => break (content_id, rendition),
-                ClientEvent::Refused { reply, .. } => {
-                    accept.abort();
-                    bail!("cannot watch {name}: {} {}", reply.code, reply.text)
-                }
-                _ => {}
+        let (accept, groups) = accept_groups_of(&self.conn);
+        let (content_id, rendition, info) = match self.add_content(&request).await {
+            Ok(added) => added,
+            Err(err) => {
+                accept.abort();
+                return Err(err);
             }
         };
         let check = match self.verify_signatures {
@@ -330,6 +327,9 @@ impl Session {
             unsealer,
             origin: None,
             session: self,
+            request,
+            last_seq: None,
+            skip_through: None,
             content_id,
             rendition,
             info,
@@ -345,6 +345,50 @@ impl Session {
             draining: false,
         })
     }
+}
+
+impl Session {
+    /// Sends a CONTENT_ADD of `request` and waits for its reply: the slot
+    /// id, the VoD rendition, and the content's description. Group streams
+    /// must already be accepted ([`accept_groups_of`]).
+    async fn add_content(
+        &mut self,
+        request: &ContentRequest,
+    ) -> anyhow::Result<(u32, Option<u32>, Option<ContentInfo>)> {
+        let name = match &request.target {
+            quic::ContentTarget::Name(name) => name.clone(),
+            quic::ContentTarget::Uuid { content, .. } => content.to_string(),
+        };
+        let packet = request.to_packet()?.finish();
+        self.send(SessionType::ContentAdd, &packet).await?;
+        let mut info = None;
+        loop {
+            let event = self.next_event().await?;
+            if !self.opened {
+                self.expect_open(event)?;
+                continue;
+            }
+            match event {
+                ClientEvent::Info(i) => info = Some(i),
+                ClientEvent::Watching {
+                    content_id,
+                    rendition,
+                } => return Ok((content_id, rendition, info)),
+                ClientEvent::Refused { reply, .. } => {
+                    bail!("cannot watch {name}: {} {}", reply.code, reply.text)
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Accepts `conn`'s group streams into a channel. Small: a reader that
+/// stops reading should soon stop the QUIC window too, so the server sees
+/// it lag and drops old groups.
+fn accept_groups_of(conn: &quinn::Connection) -> (JoinHandle<()>, mpsc::Receiver<StreamEvent>) {
+    let (groups_tx, groups) = mpsc::channel(GROUP_EVENTS);
+    (tokio::spawn(accept_groups(conn.clone(), groups_tx)), groups)
 }
 
 /// A frame played back, in content order.
@@ -407,6 +451,12 @@ enum StreamEvent {
 #[derive(Debug)]
 pub struct Watch {
     session: Session,
+    /// What was asked for: asked again when a reconnect finds no session.
+    request: ContentRequest,
+    /// The position of the newest frame played (live).
+    last_seq: Option<u64>,
+    /// After a resume: frames up to here were played already (live).
+    skip_through: Option<u64>,
     content_id: u32,
     /// The rendition a VoD is served in.
     pub rendition: Option<u32>,
@@ -585,6 +635,10 @@ impl Watch {
                         continue;
                     }
                     let seq = positioned.seq;
+                    // Resumed: the newest group may repeat frames played.
+                    if self.skip_through.is_some_and(|through| seq <= through) {
+                        continue;
+                    }
                     if !self
                         .check
                         .admit(seq, flow_id, header, signature.as_deref(), &data)
@@ -619,6 +673,7 @@ impl Watch {
                     let Some(configs) = self.configs.clone() else {
                         bail!("a frame came before its group's CONTENT_UPDATE");
                     };
+                    self.last_seq = Some(seq);
                     return Ok(Some(PlayedFrame {
                         seq: positioned.seq,
                         media: media_frame(flow_id, header, data)?,

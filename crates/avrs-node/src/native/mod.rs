@@ -22,6 +22,7 @@ pub mod content_keys;
 mod group_writer;
 pub mod groups;
 pub mod media;
+pub mod resume;
 mod server;
 pub mod session;
 pub mod sessions;

@@ -2,8 +2,9 @@
 //! through [`ServerSession`], and the viewers it starts.
 
 use super::content_keys::Rotation;
+use super::resume::{Claim, Handover};
 use super::session::{ServerSession, Step, content_added, content_not_found, ended_notice};
-use super::sessions::SessionStats;
+use super::sessions::{SessionHandle, SessionStats};
 use super::signing::ContentSigner;
 use super::slots::SlotTask;
 use super::viewer::Viewer;
@@ -28,6 +29,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+mod resuming;
 
 /// The TLS handshake must be over within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -79,6 +82,9 @@ pub async fn serve_connection(
     let listed = context.native_sessions.register(remote);
     let mut connection = Connection {
         stats: listed.stats.clone(),
+        listed,
+        requests: HashMap::new(),
+        claim: None,
         context,
         conn: conn.clone(),
         remote,
@@ -93,6 +99,7 @@ pub async fn serve_connection(
     let metrics = &context.metrics;
     metrics.native_connections.fetch_add(1, Ordering::Relaxed);
     connection.run(recv, shutdown).await;
+    connection.park_if_lost();
     for (_, viewer) in connection.viewers.drain() {
         viewer.stop();
     }
@@ -124,6 +131,27 @@ fn close(conn: &quinn::Connection, code: CloseCode, reason: &str) {
     conn.close(code.code().into(), reason.as_bytes());
 }
 
+/// The connection went away without the session being ended: timed out,
+/// reset, or closed by the client with an error code (a client that is
+/// done closes with NO_ERROR or sends CLOSE). A connection this node closed
+/// (refusal, revocation, shutdown, handover) is not lost.
+fn lost(conn: &quinn::Connection) -> bool {
+    use quinn::ConnectionError as E;
+    match conn.close_reason() {
+        Some(E::TimedOut | E::Reset | E::ConnectionClosed(_)) => true,
+        Some(E::ApplicationClosed(close)) => close.error_code != CloseCode::NoError.code().into(),
+        _ => false,
+    }
+}
+
+/// The next handover request of the connection's claim, if it has one.
+async fn next_handover(claim: &mut Option<Claim>) -> Option<Handover> {
+    match claim {
+        Some(claim) => claim.handovers.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 struct Connection {
     context: Arc<NodeContext>,
     conn: quinn::Connection,
@@ -131,7 +159,13 @@ struct Connection {
     control: ControlWriter,
     session: ServerSession,
     viewers: HashMap<u32, SlotTask>,
-    /// This session's figures (`GET /api/admin/sessions`).
+    /// What each slot was added with, to restore it on resume.
+    requests: HashMap<u32, ContentRequest>,
+    /// This connection's hold on its session id (once open).
+    claim: Option<Claim>,
+    /// The session as `GET /api/admin/sessions` lists it.
+    listed: SessionHandle,
+    /// This session's figures (the listed ones; carried over on resume).
     stats: Arc<SessionStats>,
     /// Slots of ENCRYPTED contents: content id → the content, to pass on
     /// its key when it rotates.
@@ -174,7 +208,11 @@ impl Connection {
                     }
                     Some(Err(err)) => {
                         tracing::debug!(remote = %self.remote, %err, "native: control stream ended");
-                        close(&self.conn, CloseCode::ProtocolViolation, "control stream broken");
+                        // A lost connection breaks the stream too; closing
+                        // it here would hide why it ended (see `lost`).
+                        if self.conn.close_reason().is_none() {
+                            close(&self.conn, CloseCode::ProtocolViolation, "control stream broken");
+                        }
                         ControlFlow::Break(())
                     }
                     // The client finished its control stream: the session is over.
@@ -185,6 +223,7 @@ impl Connection {
                 },
                 Some(content_id) = ended.recv() => self.content_ended(content_id).await,
                 why = auth::ended(&mut self.grant) => self.revoked(why).await,
+                Some(handover) = next_handover(&mut self.claim) => self.hand_over(handover),
                 rotation = rotations.recv() => match rotation {
                     Ok(rotation) => self.pass_on_key(&rotation).await,
                     // Missed rotations: the next one still brings the newest key.
@@ -203,10 +242,20 @@ impl Connection {
         match step {
             Step::Ignore => ControlFlow::Continue(()),
             Step::Reply(reply) => self.reply(&reply).await,
-            Step::Opened { id, reply, .. } => {
+            Step::Opened { id, reply, resume } => {
                 self.stats.opened(id.to_hex());
                 tracing::debug!(remote = %self.remote, session = %&id.to_hex()[..16], "native: session open");
-                self.reply(&reply).await
+                let resumable = self.context.native_sessions.resumable.clone();
+                let claim = resumable.claim(id);
+                let parked = match resume {
+                    true => resumable.take(&claim, std::time::Instant::now()).await,
+                    false => None,
+                };
+                self.claim = Some(claim);
+                match parked {
+                    Some(parked) => self.resume(parked, ended).await,
+                    None => self.reply(&reply).await,
+                }
             }
             Step::Refuse { reply, close: code } => {
                 tracing::warn!(
@@ -231,6 +280,7 @@ impl Connection {
                 if let Some(viewer) = self.viewers.remove(&content_id) {
                     viewer.stop();
                 }
+                self.requests.remove(&content_id);
                 self.stats.slot_removed(content_id);
                 self.sealed.remove(&content_id);
                 self.reply(&reply).await
@@ -245,15 +295,31 @@ impl Connection {
         request: ContentRequest,
         ended: &mpsc::UnboundedSender<u32>,
     ) -> ControlFlow<()> {
-        let name = match &request.target {
-            ContentTarget::Name(name) => name.clone(),
-            ContentTarget::Uuid { .. } => String::new(),
-        };
         if request.flags.contains(ContentFlags::STREAMING_IN) {
             self.session.watch_failed(content_id);
-            let reply = self.upload_reply(&name);
+            let reply = self.upload_reply(&target_name(&request.target));
             return self.reply(&reply).await;
         }
+        match self.start_slot(content_id, request, ended).await {
+            Ok(reply) => self.reply(&reply).await,
+            Err(SlotError::Refused(reply)) => {
+                self.session.watch_failed(content_id);
+                self.reply(&reply).await
+            }
+            Err(SlotError::ConnectionGone) => ControlFlow::Break(()),
+        }
+    }
+
+    /// Starts streaming `request` under `content_id`: the play check, the
+    /// content's description on the control stream, then its frames.
+    /// Returns the reply for a CONTENT_ADD.
+    async fn start_slot(
+        &mut self,
+        content_id: u32,
+        request: ContentRequest,
+        ended: &mpsc::UnboundedSender<u32>,
+    ) -> Result<RetCodePacket, SlotError> {
+        let name = target_name(&request.target);
         let now = avrs_auth::unix_now();
         let credential = match self.session.token() {
             Some(token) => avrs_auth::Credential::Token(token),
@@ -267,10 +333,9 @@ impl Connection {
             {
                 Ok(grant) => grant,
                 Err(why) => {
-                    self.session.watch_failed(content_id);
                     tracing::info!(remote = %self.remote, %why, "native: watch refused");
                     let reply = RetCodePacket::with_text(why.retcode(), why.retcode().name());
-                    return self.reply(&reply).await;
+                    return Err(SlotError::Refused(reply));
                 }
             };
         if self.grant.is_none() && grant.via == avrs_auth::Via::Token {
@@ -278,12 +343,13 @@ impl Connection {
             self.grant = Some(LiveGrant::new(self.context.clone(), grant));
         }
         if let Some(id) = name.strip_prefix("vod/") {
-            return self.watch_vod(content_id, &request, id, ended).await;
+            let reply = self.watch_vod(content_id, &request, id, ended).await?;
+            self.requests.insert(content_id, request);
+            return Ok(reply);
         }
         let Some(content) = resolve(&self.context, &request.target).await else {
-            self.session.watch_failed(content_id);
             tracing::info!(remote = %self.remote, target = ?request.target, "native: content not found");
-            return self.reply(&content_not_found(&request.target)).await;
+            return Err(SlotError::Refused(content_not_found(&request.target)));
         };
         let mut signer = ContentSigner::new(self.context.content_key.clone(), content.id());
         if self.context.authorizer.encrypts(content.name()) {
@@ -299,11 +365,10 @@ impl Connection {
             match self.context.content_keys.key_for(content.id(), is_live) {
                 Ok(key) => signer = signer.sealing(key),
                 Err(err) => {
-                    self.session.watch_failed(content_id);
                     tracing::error!(%err, "native: no content key");
                     let reply =
                         RetCodePacket::with_text(RetCode::ContentUnavailable, "NO_CONTENT_KEY");
-                    return self.reply(&reply).await;
+                    return Err(SlotError::Refused(reply));
                 }
             }
         }
@@ -319,7 +384,7 @@ impl Connection {
         }
         let info = info.encode().expect("configurations always encode");
         if self.control.write(SubType::Session, &info).await.is_err() {
-            return ControlFlow::Break(());
+            return Err(SlotError::ConnectionGone);
         }
         tracing::debug!(remote = %self.remote, stream = content.name(), content_id, "native: viewer joined");
         self.stats.slot_added(content_id, content.name());
@@ -332,7 +397,8 @@ impl Connection {
             ended.clone(),
         );
         self.viewers.insert(content_id, SlotTask::Live(viewer));
-        self.reply(&content_added(content_id)).await
+        self.requests.insert(content_id, request);
+        Ok(content_added(content_id))
     }
 
     /// CONTENT_ADD of `vod/ID`: streams the stored content from the group of
@@ -343,7 +409,7 @@ impl Connection {
         request: &ContentRequest,
         id: &str,
         ended: &mpsc::UnboundedSender<u32>,
-    ) -> ControlFlow<()> {
+    ) -> Result<RetCodePacket, SlotError> {
         let library = self.context.vod.get().map(|vod| vod.library.clone());
         let found = library.and_then(|library| {
             let id = avrs_vod::VodId::parse(id).ok()?;
@@ -351,8 +417,7 @@ impl Connection {
             Some((library, id))
         });
         let Some((library, id)) = found else {
-            self.session.watch_failed(content_id);
-            return self.reply(&content_not_found(&request.target)).await;
+            return Err(SlotError::Refused(content_not_found(&request.target)));
         };
         // One rendition exists: every wish is answered with it.
         let rendition = 0;
@@ -364,7 +429,7 @@ impl Connection {
         );
         let info = info.encode().expect("an empty configuration encodes");
         if self.control.write(SubType::Session, &info).await.is_err() {
-            return ControlFlow::Break(());
+            return Err(SlotError::ConnectionGone);
         }
         let slot = super::group_writer::Slot {
             content_id,
@@ -376,11 +441,10 @@ impl Connection {
         tracing::debug!(remote = %self.remote, %id, start, content_id, "native: VoD viewer joined");
         let player = VodPlayer::spawn(self.conn.clone(), library, id, start, slot, ended.clone());
         self.viewers.insert(content_id, SlotTask::Vod(player));
-        let reply = RetCodePacket::with_text(
+        Ok(RetCodePacket::with_text(
             RetCode::Success,
             format!("{content_id} rendition={rendition}"),
-        );
-        self.reply(&reply).await
+        ))
     }
 
     /// Pause, resume or seek a VoD slot.
@@ -547,6 +611,7 @@ impl Connection {
 
     async fn content_ended(&mut self, content_id: u32) -> ControlFlow<()> {
         self.session.content_ended(content_id);
+        self.requests.remove(&content_id);
         self.stats.slot_removed(content_id);
         self.sealed.remove(&content_id);
         self.viewers.remove(&content_id);
@@ -581,6 +646,22 @@ impl Connection {
         self.control.finish(LAST_REPLY_WAIT).await;
         close(&self.conn, code, reply.code.name());
         ControlFlow::Break(())
+    }
+}
+
+/// Why a slot did not start.
+enum SlotError {
+    /// Refused with this reply (the session goes on).
+    Refused(RetCodePacket),
+    /// The control stream is gone.
+    ConnectionGone,
+}
+
+/// The content name a request targets (empty for a GUUID).
+fn target_name(target: &ContentTarget) -> String {
+    match target {
+        ContentTarget::Name(name) => name.clone(),
+        ContentTarget::Uuid { .. } => String::new(),
     }
 }
 

@@ -109,6 +109,11 @@ impl ServerSession {
         self.watching.iter().copied()
     }
 
+    /// A resumed session's token, when its new OPEN carried none.
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.token = token;
+    }
+
     /// A resumed session takes back its slots under their old ids.
     pub fn restore_slot(&mut self, content_id: u32) {
         self.watching.insert(content_id);

@@ -1,17 +1,17 @@
 //! Per-session statistics of native sessions, kept while the connection
-//! lasts and shown by `GET /api/admin/sessions`.
+//! lasts (and while a lost session is parked for resume, see
+//! [`super::resume`]) and shown by `GET /api/admin/sessions`.
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One native connection's figures; shared with its slots' writers.
 #[derive(Debug)]
 pub struct SessionStats {
-    remote: SocketAddr,
     connected: Instant,
     connected_unix: u64,
     details: Mutex<Details>,
@@ -22,10 +22,14 @@ pub struct SessionStats {
     /// Frames and payload bytes handed to this session's group streams.
     pub frames_out: AtomicU64,
     pub bytes_out: AtomicU64,
+    /// Times the session was resumed on a new connection.
+    pub resumes: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct Details {
+    /// The client's address (the newest connection's).
+    remote: Option<SocketAddr>,
     /// Hash of the signer's key, once OPEN was accepted.
     session_id: Option<String>,
     /// The token's subject, when the session gave one.
@@ -40,15 +44,24 @@ impl SessionStats {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         Self {
-            remote,
             connected: Instant::now(),
             connected_unix,
-            details: Mutex::default(),
+            details: Mutex::new(Details {
+                remote: Some(remote),
+                ..Details::default()
+            }),
             requests: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
+            resumes: AtomicU64::new(0),
         }
+    }
+
+    /// The session went on from a new connection at `remote`.
+    pub fn resumed_from(&self, remote: SocketAddr) {
+        self.details().remote = Some(remote);
+        self.resumes.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn opened(&self, session_id: String) {
@@ -73,10 +86,16 @@ impl SessionStats {
         self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    pub fn view(&self, now: Instant) -> SessionView {
+    /// The figures now; `parked_for`: the time a parked session has left.
+    pub fn view(&self, now: Instant, parked_for: Option<Duration>) -> SessionView {
         let details = self.details();
         SessionView {
-            remote: self.remote.to_string(),
+            remote: details.remote.map(|r| r.to_string()).unwrap_or_default(),
+            state: match parked_for {
+                None => SessionState::Open,
+                Some(_) => SessionState::Parked,
+            },
+            resumable_for: parked_for.map(|left| left.as_secs()),
             session_id: details.session_id.clone(),
             subject: details.subject.clone(),
             contents: details.contents.values().cloned().collect(),
@@ -86,6 +105,7 @@ impl SessionStats {
             refused: self.refused.load(Ordering::Relaxed),
             frames_out: self.frames_out.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            resumes: self.resumes.load(Ordering::Relaxed),
         }
     }
 
@@ -94,10 +114,23 @@ impl SessionStats {
     }
 }
 
+/// Whether a session has a connection now.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    Open,
+    /// Its connection was lost; kept for resume.
+    Parked,
+}
+
 /// A session as the API shows it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SessionView {
     pub remote: String,
+    pub state: SessionState,
+    /// Parked sessions: seconds left to resume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumable_for: Option<u64>,
     pub session_id: Option<String>,
     pub subject: Option<String>,
     pub contents: Vec<String>,
@@ -108,6 +141,7 @@ pub struct SessionView {
     pub refused: u64,
     pub frames_out: u64,
     pub bytes_out: u64,
+    pub resumes: u64,
 }
 
 /// Every native session of the node.
@@ -115,6 +149,8 @@ pub struct SessionView {
 pub struct SessionTable {
     next: AtomicU64,
     sessions: Mutex<HashMap<u64, Arc<SessionStats>>>,
+    /// Sessions whose connection was lost, kept for resume.
+    pub resumable: Arc<super::resume::Resumable>,
 }
 
 impl SessionTable {
@@ -130,16 +166,30 @@ impl SessionTable {
         }
     }
 
-    /// Every session, oldest first.
+    /// Figures of a session that is not listed (unit tests elsewhere).
+    #[cfg(test)]
+    pub(crate) fn stats_for_tests(remote: SocketAddr) -> Arc<SessionStats> {
+        Arc::new(SessionStats::new(remote))
+    }
+
+    /// Every connected session, oldest first, then the parked ones.
     pub fn list(&self) -> Vec<SessionView> {
         let now = Instant::now();
         let mut all: Vec<(u64, SessionView)> = self
             .lock()
             .iter()
-            .map(|(key, stats)| (*key, stats.view(now)))
+            .map(|(key, stats)| (*key, stats.view(now, None)))
             .collect();
         all.sort_by_key(|(key, _)| *key);
-        all.into_iter().map(|(_, view)| view).collect()
+        let parked = self
+            .resumable
+            .parked_stats(now)
+            .into_iter()
+            .map(|(stats, left)| stats.view(now, Some(left)));
+        all.into_iter()
+            .map(|(_, view)| view)
+            .chain(parked)
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<SessionStats>>> {
@@ -153,6 +203,15 @@ pub struct SessionHandle {
     table: Arc<SessionTable>,
     key: u64,
     pub stats: Arc<SessionStats>,
+}
+
+impl SessionHandle {
+    /// A resumed session: its kept figures replace this connection's.
+    pub fn adopt(&mut self, stats: Arc<SessionStats>, remote: SocketAddr) {
+        stats.resumed_from(remote);
+        self.table.lock().insert(self.key, stats.clone());
+        self.stats = stats;
+    }
 }
 
 impl Drop for SessionHandle {

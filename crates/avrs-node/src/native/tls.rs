@@ -126,8 +126,10 @@ pub fn client_config(
     let mut transport = quinn::TransportConfig::default();
     transport
         .max_idle_timeout(Some(IDLE_TIMEOUT.try_into().expect("30 s fits")))
-        // Keeps a session alive while a content waits for its publisher.
-        .keep_alive_interval(Some(Duration::from_secs(5)))
+        // Keeps a session alive while a content waits for its publisher,
+        // and lets a player tell a silent server (1 s of nothing after a
+        // ping) from a silent stream.
+        .keep_alive_interval(Some(Duration::from_secs(1)))
         .max_concurrent_bidi_streams(0u32.into())
         // A few groups in flight at a time; room for bursts after a stall.
         .max_concurrent_uni_streams(64u32.into())

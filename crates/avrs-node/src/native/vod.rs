@@ -20,6 +20,7 @@ use avrs_vod::{Library, SegmentInfo, VodId};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -49,6 +50,8 @@ pub enum Command {
 #[derive(Debug)]
 pub struct VodPlayer {
     commands: mpsc::UnboundedSender<Command>,
+    /// Where a resumed session should restart ([`VodPlayer::position`]).
+    position: Arc<AtomicU64>,
     cancel: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -66,7 +69,10 @@ impl VodPlayer {
     ) -> Self {
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
+        let position = Arc::new(AtomicU64::new(start));
         let player = Player {
+            position: position.clone(),
+            group_starts: [start; 2],
             conn,
             library,
             id,
@@ -85,9 +91,17 @@ impl VodPlayer {
         let task = tokio::spawn(player.run(start, commands_rx, ended, cancel.clone()));
         Self {
             commands,
+            position,
             cancel,
             task,
         }
+    }
+
+    /// The start of the group before the one being sent (90 kHz ticks): the
+    /// newest point the client surely has the whole group before, as frames
+    /// go out up to [`LEAD`] ahead. A resumed session restarts there.
+    pub fn position(&self) -> u64 {
+        self.position.load(Ordering::Relaxed)
     }
 
     /// Hands a command to the player; false if it has already ended.
@@ -164,6 +178,9 @@ struct Player {
     splitter: GroupSplitter,
     open: OpenGroups<GroupWriter<VodFrame>>,
     groups_started: u64,
+    /// The starts of the last two groups sent (90 kHz ticks).
+    group_starts: [u64; 2],
+    position: Arc<AtomicU64>,
 }
 
 impl Player {
@@ -236,6 +253,8 @@ impl Player {
         self.queue.clear();
         self.clock = None;
         self.splitter = GroupSplitter::default();
+        self.group_starts = [position; 2];
+        self.position.store(position, Ordering::Relaxed);
         if self.next_seq > 0 {
             // One position skipped: the client sees the jump as a gap.
             self.next_seq += 1;
@@ -324,6 +343,7 @@ impl Player {
                 previous,
             );
             self.groups_started += 1;
+            self.group_started_at(media.pts);
             for lagging in self.open.start(group, GroupWriter::is_done) {
                 lagging.reset(RESET_GROUP_DROPPED);
             }
@@ -339,6 +359,13 @@ impl Player {
             let bytes = current.push(frame);
             self.slot.stats.sent(1, bytes as u64);
         }
+    }
+
+    /// Records a group start; the resume position lags one group behind.
+    fn group_started_at(&mut self, pts: i64) {
+        let [_, newest] = self.group_starts;
+        self.group_starts = [newest, pts.max(0) as u64];
+        self.position.store(newest, Ordering::Relaxed);
     }
 
     fn reset_all(&mut self) {

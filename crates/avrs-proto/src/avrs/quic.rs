@@ -135,6 +135,12 @@ pub enum CloseCode {
     /// The session's access token no longer holds (revoked, expired); the
     /// reason text starts with the AVRS return code name.
     AccessRevoked = 0x6,
+    /// The same session (same key) resumed on a newer connection, which
+    /// took its slots over.
+    SessionMoved = 0x7,
+    /// From a client: it gives up on this connection (the server went
+    /// silent) and will resume the session on a new one.
+    Abandoned = 0x8,
 }
 
 impl CloseCode {

@@ -13,6 +13,7 @@
 //! the connection, and every frame's signature is checked).
 
 mod balance;
+mod reconnect;
 mod sink;
 
 use anyhow::{Context, bail};
@@ -91,6 +92,12 @@ pub struct PlayArgs {
     /// digits; repeatable), e.g. one under maintenance.
     #[arg(long, value_name = "ID", requires = "balance")]
     avoid: Vec<String>,
+
+    /// When the connection is lost (or the server is silent for 3 s),
+    /// reconnect for up to this many seconds and resume the session (the
+    /// server keeps it for its `reconnect_timeout`); 0: do not reconnect.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    reconnect: f64,
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
@@ -120,13 +127,18 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         None => None,
     };
     let server_name = host_of(&authority).to_owned();
+    // One key for every connection: a reconnect is the same session.
+    let key = match &args.key {
+        Some(path) => avrs_crypto::keyfile::load(path)?,
+        None => avrs_crypto::SigningKey::generate(avrs_crypto::Algorithm::Ed25519)?,
+    };
+    let reconnect_for = match args.reconnect {
+        secs if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        _ => bail!("--reconnect must be a non-negative number of seconds"),
+    };
     let options = || -> anyhow::Result<ClientOptions> {
-        let key = match &args.key {
-            Some(path) => Some(avrs_crypto::keyfile::load(path)?),
-            None => None,
-        };
         Ok(ClientOptions {
-            key,
+            key: Some(key.duplicate()?),
             connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
             trusted_signers: trusted_signers.clone(),
             token: args.token.clone(),
@@ -194,6 +206,13 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
             }
             None => next_frame(&mut watch, args.balance).await,
         };
+        let next = match next {
+            Err(err) if !args.balance && reconnect::worth_it(&watch, &err, reconnect_for) => {
+                reconnect::again(&mut watch, address, &options, reconnect_for, &err).await?;
+                continue;
+            }
+            next => next,
+        };
         let next = match (next, balanced.as_mut()) {
             (Ok(next), _) => next,
             (Err(err), Some(via)) => {
@@ -245,10 +264,16 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
 }
 
 /// The next frame; through a balancer, a live stream silent for
-/// [`balance::STALL`] counts as a lost server.
+/// [`balance::STALL`] counts as a lost server; otherwise a server that
+/// sends nothing at all (not even acknowledgements of the client's
+/// keep-alives) for [`reconnect::SILENCE`] does.
 async fn next_frame(watch: &mut Watch, balanced: bool) -> anyhow::Result<Option<PlayedFrame>> {
     if !balanced {
-        return watch.next_frame().await;
+        let silence = reconnect::silence(watch);
+        return tokio::select! {
+            next = watch.next_frame() => next,
+            silent = silence => Err(silent),
+        };
     }
     match tokio::time::timeout(balance::STALL, watch.next_frame()).await {
         Ok(next) => next,

@@ -33,9 +33,20 @@ impl Server {
     /// Starts the node with its data in `data_dir`. Viewers see the end of a
     /// stream 1 s after its publisher leaves (the default is 60 s).
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, "1s")
+    }
+
+    /// [`Server::start`] with another `--reconnect-timeout` (how long a
+    /// content outlives its publisher and a lost native session is kept).
+    pub fn start_with(data_dir: &Path, reconnect_timeout: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_avrs"))
             .args(["serve", "--rtmp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .args(["--quic", "127.0.0.1:0", "--reconnect-timeout", "1s"])
+            .args([
+                "--quic",
+                "127.0.0.1:0",
+                "--reconnect-timeout",
+                reconnect_timeout,
+            ])
             .arg("--data-dir")
             .arg(data_dir)
             .stdout(Stdio::piped())

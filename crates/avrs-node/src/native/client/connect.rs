@@ -106,10 +106,20 @@ pub fn open_request(
     binding: [u8; BINDING_SIZE],
     token: Option<&str>,
 ) -> anyhow::Result<Vec<u8>> {
+    resuming_open_request(key, binding, token, false)
+}
+
+/// [`open_request`], asking (`resume`) for the session this key had.
+pub fn resuming_open_request(
+    key: &SigningKey,
+    binding: [u8; BINDING_SIZE],
+    token: Option<&str>,
+    resume: bool,
+) -> anyhow::Result<Vec<u8>> {
     let open = BoundOpen {
         binding,
         token: token.map(str::to_owned),
-        resume: false,
+        resume,
     };
     let unsigned = open.to_packet()?.finish();
     Ok(sign_packet(&unsigned, SESSION_SIGN_CODE, key)?)

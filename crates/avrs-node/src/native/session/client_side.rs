@@ -12,6 +12,9 @@ use avrs_proto::avrs::{ControlPacket, Request, RetCode, RetCodePacket, SessionTy
 pub enum ClientEvent {
     /// OPEN accepted.
     Opened,
+    /// OPEN with RESUME accepted, the session taken back: these slots go on
+    /// (each gets its CONTENT_UPDATE next, or a CONTENT_REMOVE).
+    Resumed { slots: Vec<u32> },
     /// CONTENT_ADD accepted: frames come under `content_id`.
     Watching {
         content_id: u32,
@@ -86,7 +89,10 @@ impl ClientSession {
                     });
                 }
                 Ok(match kind {
-                    Pending::Session(SessionType::Open) => ClientEvent::Opened,
+                    Pending::Session(SessionType::Open) => match resumed_slots(&reply.text) {
+                        Some(slots) => ClientEvent::Resumed { slots },
+                        None => ClientEvent::Opened,
+                    },
                     Pending::Session(SessionType::ContentAdd) => {
                         // "ID", or "ID rendition=N" for a VoD.
                         let mut words = reply.text.split_whitespace();
@@ -146,4 +152,11 @@ impl ClientSession {
             }),
         }
     }
+}
+
+/// The slot ids of an OPEN reply `RESUMED 1 2`; `None` for a new session.
+/// Ids that are not numbers are skipped (they name nothing to go on with).
+fn resumed_slots(text: &str) -> Option<Vec<u32>> {
+    let mut words = text.split_whitespace();
+    (words.next() == Some("RESUMED")).then(|| words.filter_map(|w| w.parse().ok()).collect())
 }
