@@ -232,18 +232,24 @@ impl Authorizer {
         self.finish(result, Action::Play, content, peer, now, true)
     }
 
-    /// [`Authorizer::authorize_play`] for the many small requests of one
-    /// viewer (HLS segments and parts): refusals are audited, acceptances
-    /// are not (the playlist request was).
-    pub fn authorize_play_resource(
+    /// [`Authorizer::authorize_play`] for an output that delivers in clear
+    /// (RTMP play, HTTP-FLV, HLS): an ENCRYPTED content is refused, since
+    /// those players cannot open sealed frames and serving them in clear
+    /// would undo the encryption. `first`: the request that opens a viewing
+    /// (its acceptance is audited; later HLS segments' are not).
+    pub fn authorize_clear_play(
         &self,
         peer: IpAddr,
         content: &str,
         credential: Credential<'_>,
         now: u64,
+        first: bool,
     ) -> Result<Grant, AuthError> {
-        let result = self.play_grant(peer, content, credential, now);
-        self.finish(result, Action::Play, content, peer, now, false)
+        let result = match self.encrypts(content) {
+            true => Err(AuthError::EncryptedContent(content.to_owned())),
+            false => self.play_grant(peer, content, credential, now),
+        };
+        self.finish(result, Action::Play, content, peer, now, first)
     }
 
     fn play_grant(

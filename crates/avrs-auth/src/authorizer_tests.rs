@@ -92,6 +92,37 @@ fn play_needs_a_token_when_configured() {
 }
 
 #[test]
+fn outputs_in_clear_refuse_encrypted_contents() {
+    let mut auth = with_tokens(PublishMode::Token, PlayMode::Token);
+    auth.encrypt = vec!["live/secret*".into()];
+    let ip: IpAddr = "10.0.0.2".parse().unwrap();
+    let v = token(&auth, TokenRole::Viewer, "live/*", "v1");
+    let refused = auth
+        .authorize_clear_play(ip, "live/secret1", Credential::Token(&v), NOW, true)
+        .unwrap_err();
+    assert!(matches!(refused, AuthError::EncryptedContent(_)));
+    assert_eq!(
+        refused.retcode(),
+        avrs_proto::avrs::RetCode::ContentUnavailable
+    );
+    assert!(refused.to_string().contains("avrs play"), "{refused}");
+    // Native players get it (sealed); other contents play in clear.
+    assert!(
+        auth.authorize_play(ip, "live/secret1", Credential::Token(&v), NOW)
+            .is_ok()
+    );
+    assert!(
+        auth.authorize_clear_play(ip, "live/open", Credential::Token(&v), NOW, false)
+            .is_ok()
+    );
+    // The grant is still checked first for contents in clear.
+    assert!(matches!(
+        auth.authorize_clear_play(ip, "live/open", Credential::None, NOW, true),
+        Err(AuthError::Missing(_))
+    ));
+}
+
+#[test]
 fn revocation_ends_live_grants_and_refuses_new_ones() {
     let dir = tempfile::tempdir().unwrap();
     let mut auth = with_tokens(PublishMode::Token, PlayMode::Token);

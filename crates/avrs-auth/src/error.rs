@@ -56,6 +56,12 @@ pub enum AuthError {
     /// Configuration or key/secret file problems (node side, not client).
     #[error("{0}")]
     Config(String),
+    /// An ENCRYPTED content asked for through an output that delivers in
+    /// clear (RTMP play, HTTP-FLV, HLS).
+    #[error(
+        "'{0}' is an ENCRYPTED content: only native AVRS players receive it (avrs play avrs://HOST/{0})"
+    )]
+    EncryptedContent(String),
 }
 
 /// Why a member certificate was refused; each a distinct variant so tests
@@ -88,6 +94,7 @@ impl AuthError {
             AuthError::Certificate(CertError::BadSignature) => RetCode::SignIncorrect,
             AuthError::Certificate(CertError::WrongSigner(_)) => RetCode::SignAlien,
             AuthError::Config(_) => RetCode::Error,
+            AuthError::EncryptedContent(_) => RetCode::ContentUnavailable,
             AuthError::Missing(_)
             | AuthError::Expired(_)
             | AuthError::NotYetValid(_)
@@ -119,6 +126,7 @@ impl AuthError {
             AuthError::Totp(_) => "totp",
             AuthError::WrongStreamKey(_) => "wrong_stream_key",
             AuthError::Config(_) => "config",
+            AuthError::EncryptedContent(_) => "encrypted_content",
         }
     }
 

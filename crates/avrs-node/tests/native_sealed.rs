@@ -197,3 +197,115 @@ async fn revoking_a_viewer_rotates_the_key_and_the_others_play_on() {
     bob.close().await;
     node.shutdown().await;
 }
+
+/// Raw HTTP/1.0 GET: the status line and the body.
+async fn http_get(address: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let read = stream.read_to_end(&mut response);
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("an answer")
+        .unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// HTTP-FLV and HLS deliver in clear: an ENCRYPTED content is refused
+/// there (403, naming the native player), while a content in clear on the
+/// same node plays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_in_clear_refuse_an_encrypted_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = NodeOptions {
+        authorizer: Some(sealing_authorizer(dir.path())),
+        ..NodeOptions::loopback_ephemeral()
+    };
+    let node = Node::start(options).await.unwrap();
+    let (configs, frames) = fixture(1);
+    for name in ["live/secret", "live/open"] {
+        let publisher = node.context.registry.publish(name, Instant::now()).unwrap();
+        publisher.set_configs(configs.clone());
+        for frame in &frames {
+            publisher.push(frame.clone(), Instant::now()).unwrap();
+        }
+        std::mem::forget(publisher);
+    }
+    for path in ["/live/secret.flv", "/live/secret/index.m3u8"] {
+        let (status, body) = http_get(node.http_address, path).await;
+        assert!(status.contains(" 403 "), "{path}: {status}");
+        assert!(
+            body.contains("ENCRYPTED") && body.contains("avrs play"),
+            "{path}: {body}"
+        );
+    }
+    // HTTP-FLV of the content in clear answers 200 and streams (read
+    // up to the end of its headers).
+    let status = response_head(node.http_address, "/live/open.flv").await;
+    assert!(
+        status.contains(" 200 "),
+        "a content in clear plays: {status}"
+    );
+}
+
+/// The status line of a response whose body may never end.
+async fn response_head(address: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let read = async {
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n") {
+            stream.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("a status line");
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// A relay (CONTENT_ADD with RELAY) is never given an ENCRYPTED content's
+/// key: it is refused, so the content's frames are never opened at a
+/// relay; a viewer asking for itself gets the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_is_refused_an_encrypted_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = NodeOptions {
+        authorizer: Some(sealing_authorizer(dir.path())),
+        ..NodeOptions::loopback_ephemeral()
+    };
+    let node = Node::start(options).await.unwrap();
+    let (configs, _) = fixture(1);
+    let publisher = node
+        .context
+        .registry
+        .publish("live/secret", Instant::now())
+        .unwrap();
+    publisher.set_configs(configs);
+    let relay = avrs_proto::avrs::quic::ContentRequest {
+        relay: true,
+        ..avrs_proto::avrs::quic::ContentRequest::watch("live/secret")
+    };
+    let session = Session::connect(node.quic_address, ClientOptions::default())
+        .await
+        .unwrap();
+    let err = session.watch_request(relay).await.unwrap_err();
+    assert!(err.to_string().contains("ENCRYPTED_NOT_RELAYED"), "{err:#}");
+    let session = Session::connect(node.quic_address, ClientOptions::default())
+        .await
+        .unwrap();
+    let watch = session.watch("live/secret").await.unwrap();
+    assert!(watch.info.as_ref().is_some_and(|i| i.key.is_some()));
+    drop(publisher);
+}

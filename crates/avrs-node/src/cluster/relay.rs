@@ -191,7 +191,11 @@ impl Relay {
                 return PullEnd::Lost;
             }
         };
-        let mut watch = match session.watch(name).await {
+        let request = avrs_proto::avrs::quic::ContentRequest {
+            relay: true,
+            ..avrs_proto::avrs::quic::ContentRequest::watch(name)
+        };
+        let mut watch = match session.watch_request(request).await {
             Ok(watch) => watch,
             Err(err) => {
                 tracing::debug!(%err, stream = %name, "relay: parent refused");

@@ -37,13 +37,14 @@ pub async fn serve(
     let content_name = format!("live/{name}");
     let credential = avrs_auth::Credential::from_http(authorization, query);
     let now = avrs_auth::unix_now();
-    let grant = match context
-        .authorizer
-        .authorize_play(client, &content_name, credential, now)
-    {
-        Ok(grant) => grant,
-        Err(why) => return crate::auth::refusal(&why),
-    };
+    let grant =
+        match context
+            .authorizer
+            .authorize_clear_play(client, &content_name, credential, now, true)
+        {
+            Ok(grant) => grant,
+            Err(why) => return crate::auth::refusal(&why),
+        };
     let Some(content) = crate::cluster::locate::find_live(&context, &content_name).await else {
         return (
             StatusCode::NOT_FOUND,

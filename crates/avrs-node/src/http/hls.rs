@@ -48,11 +48,8 @@ pub async fn serve(
     let authorizer = &context.authorizer;
     // The playlist opens a viewing (audited); segments and parts are
     // checked too, so a revoked token stops working at its next request.
-    let checked = if file == PLAYLIST {
-        authorizer.authorize_play(client, &content_name, credential, now)
-    } else {
-        authorizer.authorize_play_resource(client, &content_name, credential, now)
-    };
+    let first = file == PLAYLIST;
+    let checked = authorizer.authorize_clear_play(client, &content_name, credential, now, first);
     if let Err(why) = checked {
         return crate::auth::refusal(&why);
     }

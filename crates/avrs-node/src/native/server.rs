@@ -353,6 +353,15 @@ impl Connection {
         };
         let mut signer = ContentSigner::new(self.context.content_key.clone(), content.id());
         if self.context.authorizer.encrypts(content.name()) {
+            if request.relay {
+                // A relay is never given the key, and cannot yet forward
+                // sealed frames for viewers to get their key elsewhere:
+                // ENCRYPTED contents are watched at their origin.
+                tracing::info!(remote = %self.remote, stream = content.name(), "native: ENCRYPTED content not served to a relay");
+                let reply =
+                    RetCodePacket::with_text(RetCode::ContentUnavailable, "ENCRYPTED_NOT_RELAYED");
+                return Err(SlotError::Refused(reply));
+            }
             // ENCRYPTED: this session passed the play check, so it gets the
             // key, on this control stream only.
             let registry = &self.context.registry;

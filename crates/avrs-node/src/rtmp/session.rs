@@ -283,11 +283,12 @@ impl Connection {
                 let name = content_name(&app_name, key);
                 let credential = avrs_auth::Credential::from_query(query);
                 let now = avrs_auth::unix_now();
-                return match self.context.authorizer.authorize_play(
+                return match self.context.authorizer.authorize_clear_play(
                     self.peer.ip(),
                     &name,
                     credential,
                     now,
+                    true,
                 ) {
                     Ok(grant) => Ok(Step::Play(Box::new(PlayRequest {
                         request_id,

@@ -101,6 +101,10 @@ pub mod arg {
     /// CONTENT_UPDATE on the control stream: an ENCRYPTED content's key,
     /// `epoch u32 LE · key[32]` ([`super::ContentKeyGrant`]).
     pub const CONTENT_KEY: u16 = 0x010A;
+    /// CONTENT_ADD name form: u8 1, the requester is a relay (a cluster
+    /// member forwarding to its own viewers): it must never be given an
+    /// ENCRYPTED content's key.
+    pub const RELAY: u16 = 0x010B;
 }
 
 /// Longest content name.
@@ -356,6 +360,8 @@ pub struct ContentRequest {
     pub start: Option<u64>,
     /// Name form only: the rendition wished for (VoD).
     pub quality: Option<Quality>,
+    /// Name form only: asked by a relay ([`arg::RELAY`]).
+    pub relay: bool,
 }
 
 impl ContentRequest {
@@ -366,15 +372,18 @@ impl ContentRequest {
             flags: ContentFlags::STREAMING_OUT,
             start: None,
             quality: None,
+            relay: false,
         }
     }
 
     pub fn to_packet(&self) -> Result<ControlBuilder<SessionType>> {
         match &self.target {
-            ContentTarget::Uuid { .. } if self.start.is_some() || self.quality.is_some() => {
+            ContentTarget::Uuid { .. }
+                if self.start.is_some() || self.quality.is_some() || self.relay =>
+            {
                 Err(ProtoError::Malformed {
                     what: NAME_LABEL,
-                    reason: "start and quality need the name form",
+                    reason: "start, quality and relay need the name form",
                 })
             }
             ContentTarget::Uuid { cluster, content } => ContentAdd {
@@ -395,6 +404,9 @@ impl ContentRequest {
                 }
                 if let Some(quality) = self.quality {
                     builder.args_mut().put(arg::QUALITY, &quality.to_value())?;
+                }
+                if self.relay {
+                    builder.args_mut().put_u8(arg::RELAY, 1);
                 }
                 Ok(builder)
             }
@@ -424,10 +436,11 @@ impl ContentRequest {
                 flags: add.flags,
                 start: None,
                 quality: None,
+                relay: false,
             });
         }
         let (mut name, mut flags) = (None, None);
-        let (mut start, mut quality) = (None, None);
+        let (mut start, mut quality, mut relay) = (None, None, None);
         for item in items {
             match item.code {
                 arg::CONTENT_NAME => {
@@ -456,12 +469,17 @@ impl ContentRequest {
                         control::QUALITY_LABEL,
                     )?;
                 }
+                arg::RELAY => {
+                    let flag = control::read_flag(item, control::RELAY_LABEL)?;
+                    set_once(&mut relay, flag, control::RELAY_LABEL)?;
+                }
                 code => return Err(not_allowed(code)),
             }
         }
         Ok(Self {
             start,
             quality,
+            relay: relay.unwrap_or(false),
             target: ContentTarget::Name(name.ok_or(ProtoError::Missing { what: NAME_LABEL })?),
             flags: flags.ok_or(ProtoError::Missing {
                 what: labels::SESSION_CONTENT_FLAGS,
@@ -987,6 +1005,7 @@ mod tests {
             flags: ContentFlags::STREAMING_OUT,
             start: None,
             quality: None,
+            relay: false,
         };
         let bytes = request.to_packet().unwrap().finish();
         let reference = ContentAdd {

@@ -14,6 +14,7 @@ pub const MAX_TOKEN: usize = 8 * 1024;
 
 pub(super) const TOKEN_LABEL: &str = "access token";
 pub(super) const RESUME_LABEL: &str = "resume";
+pub(super) const RELAY_LABEL: &str = "relay";
 pub(super) const POSITION_LABEL: &str = "start position";
 pub(super) const QUALITY_LABEL: &str = "quality";
 const STATE_LABEL: &str = "content state";
@@ -263,5 +264,31 @@ mod tests {
         let bytes = request.to_packet().unwrap().finish();
         let packet = ControlPacket::<SessionType>::decode(&bytes).unwrap();
         assert_eq!(ContentRequest::from_packet(&packet).unwrap(), request);
+    }
+
+    #[test]
+    fn a_relay_says_so_in_its_content_add() {
+        let request = ContentRequest {
+            relay: true,
+            ..ContentRequest::watch("live/a")
+        };
+        let bytes = request.to_packet().unwrap().finish();
+        let packet = ControlPacket::<SessionType>::decode(&bytes).unwrap();
+        assert_eq!(ContentRequest::from_packet(&packet).unwrap(), request);
+        // Only the value 1, only in the name form.
+        let mut two = bytes.clone();
+        let last = two.len() - 1;
+        two[last] = 2;
+        let packet = ControlPacket::<SessionType>::decode(&two).unwrap();
+        assert!(ContentRequest::from_packet(&packet).is_err());
+        let by_uuid = ContentRequest {
+            target: super::super::ContentTarget::Uuid {
+                cluster: crate::Guuid::new(1, 2),
+                content: crate::Guuid::new(3, 4),
+            },
+            relay: true,
+            ..ContentRequest::watch("x")
+        };
+        assert!(by_uuid.to_packet().is_err());
     }
 }
