@@ -244,6 +244,41 @@ impl MemberCertificate {
     }
 }
 
+impl crate::Authorizer {
+    /// A member certificate presented to join a cluster (binary form):
+    /// issued by `host` (the cluster host's own key) or, failing that, by
+    /// the configured authority (`ca_certificate_file`); valid at `now`;
+    /// neither its serial nor its member id in this node's revocation list.
+    /// What it certifies (member id, roles) is the caller's check.
+    pub fn check_join_certificate(
+        &self,
+        bytes: &[u8],
+        host: &PublicKey,
+        now: u64,
+    ) -> Result<MemberCertificate, crate::AuthError> {
+        let cert = MemberCertificate::from_bytes(bytes)?;
+        if cert.issuer == host.id() {
+            let revoked = self.revocations.read().unwrap_or_else(|e| e.into_inner());
+            cert.verify(host, &revoked, now)?;
+        } else {
+            // Without a configured authority the only one is the host.
+            self.check_certificate(bytes, crate::Operation::MemberRequestAdd, now)
+                .map_err(|e| match e {
+                    crate::AuthError::Config(_) => {
+                        CertError::WrongSigner(cert.issuer.to_hex()).into()
+                    }
+                    other => other,
+                })?;
+        }
+        let member = cert.member_id().to_hex();
+        let revoked = self.revocations.read().unwrap_or_else(|e| e.into_inner());
+        if revoked.contains(RevokedKind::Sub, &member) {
+            return Err(crate::AuthError::Revoked(format!("member {member}")));
+        }
+        Ok(cert)
+    }
+}
+
 fn check_attrs(attrs: &BTreeMap<String, String>) -> Result<(), CertError> {
     if attrs.len() > MAX_ATTRS {
         return Err(malformed(format!("more than {MAX_ATTRS} attributes")));

@@ -1,4 +1,5 @@
 use super::*;
+use crate::AuthError;
 
 const NOW: u64 = 1_700_000_000;
 
@@ -117,4 +118,49 @@ fn the_authority_certificate_is_self_signed() {
         root.authority_key(NOW + 100),
         Err(CertError::Expired(_))
     ));
+}
+
+/// Joining a cluster: the host's own key is an issuer; without a
+/// configured authority no other key is; revocation by serial or member id.
+#[test]
+fn join_certificates_are_checked_against_the_host_and_revocations() {
+    let host = key(Algorithm::Ed25519, 1);
+    let member = key(Algorithm::Ed25519, 2);
+    let authorizer = crate::Authorizer::embedded(Vec::new(), None);
+    let cert = member_cert(&host, &member);
+    let bytes = cert.to_bytes();
+    let checked = authorizer
+        .check_join_certificate(&bytes, host.public_key(), NOW)
+        .unwrap();
+    assert_eq!(checked.member_id(), member.id());
+    let expired = authorizer.check_join_certificate(&bytes, host.public_key(), NOW + 3600);
+    assert!(matches!(
+        expired,
+        Err(AuthError::Certificate(CertError::Expired(_)))
+    ));
+    let stranger = member_cert(&key(Algorithm::Ed25519, 7), &member).to_bytes();
+    let refused = authorizer.check_join_certificate(&stranger, host.public_key(), NOW);
+    assert!(matches!(
+        refused,
+        Err(AuthError::Certificate(CertError::WrongSigner(_)))
+    ));
+    assert!(
+        authorizer
+            .check_join_certificate(&bytes[1..], host.public_key(), NOW)
+            .is_err()
+    );
+    for (kind, value) in [
+        (RevokedKind::Serial, cert.serial_hex()),
+        (RevokedKind::Sub, member.id().to_hex()),
+    ] {
+        let authorizer = crate::Authorizer::embedded(Vec::new(), None);
+        authorizer
+            .revocations
+            .write()
+            .unwrap()
+            .insert(kind, &value)
+            .unwrap();
+        let refused = authorizer.check_join_certificate(&bytes, host.public_key(), NOW);
+        assert!(refused.is_err(), "{kind:?} revoked: {refused:?}");
+    }
 }

@@ -6,11 +6,15 @@
 //! `host_id` (hex id of the host's key; without it the first roster from
 //! `host_address` is believed), `members_file` (host: ids approved ahead of
 //! time, one per line), `region` (0–65535), `advertise_ip` (the address
-//! members and clients reach this node at).
+//! members and clients reach this node at), and for a balancer
+//! `autoscale_threshold` (percent), `autoscale_command`, `autoscale_webhook`.
+//! The `[avrs]` key `certificate_file` is the member certificate a node
+//! sends with its join request.
 
 use anyhow::{Context, Result, bail};
 use avrs_config::{Config, Host};
 use avrs_node::cluster::ClusterOptions;
+use avrs_node::cluster::autoscale::WebhookUrl;
 use avrs_proto::Hash32;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -52,25 +56,60 @@ pub fn options(config: &Config, gossip_flag: Option<&str>) -> Result<Option<Clus
         let base = Path::new(&section.file).parent().unwrap_or(Path::new(""));
         for entry in &section.section.entries {
             let at = || format!("{}:{}: [cluster] {}", section.file, entry.line, entry.key);
-            let value = entry.value.trim();
-            match entry.key.as_str() {
-                "gossip_address" => options.gossip_address = value.parse().with_context(at)?,
-                "host_id" => {
-                    options.host_id = Some(
-                        Hash32::from_hex(value).map_err(|e| anyhow::anyhow!("{}: {e}", at()))?,
-                    )
-                }
-                "members_file" => options.members_file = Some(base.join(value)),
-                "region" => options.region = value.parse().with_context(at)?,
-                "advertise_ip" => options.advertise_ip = Some(value.parse().with_context(at)?),
-                _ => bail!("{}: unknown key", at()),
-            }
+            set_key(&mut options, &entry.key, entry.value.trim(), base).with_context(at)?;
         }
     }
     if let Some(flag) = gossip_flag {
         options.gossip_address = flag.parse().context("--gossip")?;
     }
+    if let Some(path) = &config.certificate_file {
+        options.certificate = Some(member_certificate(path)?);
+    }
     Ok(Some(options))
+}
+
+/// One `[cluster]` key; relative paths are joined to `base`.
+fn set_key(options: &mut ClusterOptions, key: &str, value: &str, base: &Path) -> Result<()> {
+    match key {
+        "gossip_address" => options.gossip_address = value.parse()?,
+        "host_id" => options.host_id = Some(Hash32::from_hex(value)?),
+        "members_file" => options.members_file = Some(base.join(value)),
+        "region" => options.region = value.parse()?,
+        "advertise_ip" => options.advertise_ip = Some(value.parse()?),
+        "autoscale_threshold" => options.autoscale.threshold_permille = percent(value)? * 10,
+        "autoscale_command" if !value.is_empty() => {
+            options.autoscale.command = Some(value.to_owned())
+        }
+        "autoscale_command" => bail!("expected a shell command"),
+        "autoscale_webhook" => {
+            options.autoscale.webhook =
+                Some(value.parse::<WebhookUrl>().map_err(anyhow::Error::msg)?)
+        }
+        _ => bail!("unknown key"),
+    }
+    Ok(())
+}
+
+/// `80` or `80%`: 0 to 100.
+fn percent(value: &str) -> Result<u32> {
+    value
+        .strip_suffix('%')
+        .unwrap_or(value)
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p <= 100)
+        .with_context(|| format!("expected a percentage from 0 to 100, such as 80%, got '{value}'"))
+}
+
+/// The `certificate_file` (armoured, as `avrs cert issue` writes it) in
+/// the binary form a join request carries.
+fn member_certificate(path: &Path) -> Result<Vec<u8>> {
+    let text =
+        std::fs::read(path).with_context(|| format!("certificate_file {}", path.display()))?;
+    let cert = avrs_auth::MemberCertificate::from_armor(&text)
+        .with_context(|| format!("certificate_file {}", path.display()))?;
+    Ok(cert.to_bytes())
 }
 
 /// `avrs cluster …`.
@@ -131,4 +170,61 @@ fn request(api: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16
         .unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     Ok((status, body.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster_options(text: &str) -> Result<ClusterOptions> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("avrs.ini");
+        std::fs::write(
+            &path,
+            format!("[avrs]\nrole = balancer\nhost_address = 127.0.0.1:7946\n{text}"),
+        )
+        .unwrap();
+        let config = Config::load(&path)?;
+        Ok(options(&config, None)?.expect("a [cluster] section"))
+    }
+
+    #[test]
+    fn autoscale_keys() {
+        let options = cluster_options(
+            "[cluster]\nautoscale_threshold = 65%\nautoscale_command = scale-up --by 1\n\
+             autoscale_webhook = http://127.0.0.1:9000/scale\n",
+        )
+        .unwrap();
+        assert_eq!(options.autoscale.threshold_permille, 650);
+        assert_eq!(
+            options.autoscale.command.as_deref(),
+            Some("scale-up --by 1")
+        );
+        let url = options.autoscale.webhook.unwrap().to_string();
+        assert_eq!(url, "http://127.0.0.1:9000/scale");
+        assert_eq!(
+            cluster_options("[cluster]\n")
+                .unwrap()
+                .autoscale
+                .threshold_permille,
+            800
+        );
+        for bad in [
+            "autoscale_threshold = 101",
+            "autoscale_threshold = -1",
+            "autoscale_threshold = lots",
+            "autoscale_webhook = https://example.com/",
+            "autoscale_command = ",
+        ] {
+            let err = cluster_options(&format!("[cluster]\n{bad}\n")).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains("[cluster] autoscale_"), "{bad}: {text}");
+        }
+    }
+
+    #[test]
+    fn certificate_file_is_read_and_checked() {
+        let err = cluster_options("certificate_file = missing.crt\n[cluster]\n").unwrap_err();
+        assert!(format!("{err:#}").contains("certificate_file"), "{err:#}");
+    }
 }

@@ -2,16 +2,20 @@
 //! sans-IO membership, admits members (host) or asks to be admitted
 //! (others), and publishes this node's state when it changes.
 
+use super::admission::{self, Verdict};
 use super::advert::Advertiser;
+use super::autoscale::{self, AutoscaleOptions};
 use super::roster::{Approvals, JoinOutcome};
 use super::wire::{self, JoinRequest, KIND_GOSSIP, KIND_JOIN, KIND_ROSTER, RosterEntry};
 use super::{Cluster, ClusterOptions, SocketAddrs, lock, relay};
 use crate::context::NodeContext;
+use avrs_auth::AuditEvent;
 use avrs_cluster::{
     AuthMode, Balancer, ClusterConfig, GossipAuth, MemberId, Membership, MembershipEvent, PeerAddr,
 };
 use avrs_crypto::SigningKey;
 use avrs_proto::Hash32;
+use avrs_proto::avrs::Roles;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,8 +60,10 @@ pub(super) async fn start(
     let config = ClusterConfig {
         heartbeat_interval: options.heartbeat_interval,
         reconnect_timeout: options.reconnect_timeout,
+        autoscale_threshold_permille: options.autoscale.threshold_permille,
         ..ClusterConfig::default()
     };
+    check_own_certificate(options.certificate.as_deref(), &key)?;
     let store = options
         .state_dir
         .as_ref()
@@ -113,9 +119,38 @@ pub(super) async fn start(
         started: Instant::now(),
         last_join: None,
         last_roster: None,
+        certificate: options.certificate.clone(),
+        autoscale: options.autoscale.clone(),
+        cluster_name: options.cluster_name.clone(),
+        last_autoscale_check: None,
     };
     let task = tokio::spawn(driver.run(shutdown));
     Ok((cluster, task))
+}
+
+/// A node that presents a certificate for another key, or one that is not
+/// valid now, is told at start rather than left waiting on the host.
+fn check_own_certificate(certificate: Option<&[u8]>, key: &SigningKey) -> anyhow::Result<()> {
+    let Some(bytes) = certificate else {
+        return Ok(());
+    };
+    let cert = avrs_auth::MemberCertificate::from_bytes(bytes)
+        .map_err(|e| anyhow::anyhow!("certificate_file: {e}"))?;
+    anyhow::ensure!(
+        cert.member_id() == key.id(),
+        "certificate_file is for member {}, but this node's key is {}",
+        cert.member_id().to_hex(),
+        key.id().to_hex()
+    );
+    let now = unix_secs();
+    if now < cert.not_before || now >= cert.not_after {
+        tracing::warn!(
+            not_before = cert.not_before,
+            not_after = cert.not_after,
+            "cluster: certificate_file is not valid now; the host will not admit by it"
+        );
+    }
+    Ok(())
 }
 
 /// The node key as a second value: the membership owns its own copy.
@@ -166,6 +201,11 @@ struct Driver {
     started: Instant,
     last_join: Option<Instant>,
     last_roster: Option<Instant>,
+    /// Sent with every JOIN (member certificate, binary).
+    certificate: Option<Vec<u8>>,
+    autoscale: AutoscaleOptions,
+    cluster_name: String,
+    last_autoscale_check: Option<Instant>,
 }
 
 impl Driver {
@@ -230,14 +270,66 @@ impl Driver {
                 return;
             }
         };
-        let outcome = lock(&self.cluster.approvals).on_join(&join);
-        match outcome {
-            JoinOutcome::Approved => self.send_roster(Some(socket_addr(join.member.addr))).await,
-            JoinOutcome::Pending => tracing::info!(
-                id = %join.member.key.to_hex(), roles = %join.roles,
-                "cluster: join request waiting: avrs cluster approve {}", join.member.key.to_hex()
-            ),
+        let verdict = self.certificate_verdict(&join);
+        let certified = matches!(verdict, Some(Verdict::Admits(_)));
+        let outcome = lock(&self.cluster.approvals).on_join(&join, certified);
+        self.report_join(&join, from, outcome, verdict);
+        if let JoinOutcome::Approved { .. } = outcome {
+            self.send_roster(Some(socket_addr(join.member.addr))).await;
         }
+    }
+
+    /// Logs (and audits, when a certificate decided) a join's first answer;
+    /// resends of the same request stay quiet.
+    fn report_join(
+        &self,
+        join: &JoinRequest,
+        from: SocketAddr,
+        outcome: JoinOutcome,
+        verdict: Option<Verdict>,
+    ) {
+        let id = join.member.key.to_hex();
+        match (outcome, verdict) {
+            (JoinOutcome::Approved { new: true }, Some(Verdict::Admits(serial))) => {
+                tracing::info!(
+                    member = %id, roles = %join.roles, %serial,
+                    "cluster: member admitted by its certificate"
+                );
+                self.audit_join(join, from, "allow", format!("certificate {serial}"));
+            }
+            (JoinOutcome::Pending { new: true }, verdict) => {
+                if let Some(Verdict::Refused(why)) = verdict {
+                    tracing::warn!(member = %id, %why, "cluster: join certificate refused");
+                    self.audit_join(join, from, "deny", format!("certificate: {why}"));
+                }
+                tracing::info!(
+                    member = %id, roles = %join.roles,
+                    "cluster: join request waiting: avrs cluster approve {id}"
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// The join's certificate checked, unless the member needs none.
+    fn certificate_verdict(&self, join: &JoinRequest) -> Option<Verdict> {
+        if lock(&self.cluster.approvals).admits(&join.member.key) {
+            return None;
+        }
+        let authorizer = &self.context.authorizer;
+        admission::check(authorizer, join, self.key.public_key(), unix_secs())
+    }
+
+    fn audit_join(&self, join: &JoinRequest, from: SocketAddr, result: &'static str, why: String) {
+        self.context.authorizer.audit(AuditEvent {
+            event: "cluster_join",
+            subject: Some(join.member.key.to_hex()),
+            peer: Some(from.to_string()),
+            action: Some("MEMBER_REQUEST_ADD".into()),
+            result,
+            reason: Some(why),
+            ..AuditEvent::default()
+        });
     }
 
     /// Member: the host's roster gives every approved key; the first one
@@ -289,6 +381,7 @@ impl Driver {
                 roles: self.cluster.roles,
                 member: self.me,
                 key: self.key.public_key().clone(),
+                certificate: self.certificate.clone(),
             };
             if let Ok(bytes) = wire::encode_join(&join, &self.key) {
                 let _ = self.socket.send_to(&bytes, host).await;
@@ -303,6 +396,7 @@ impl Driver {
             }
         }
         let view = self.membership.view().clone();
+        self.check_autoscale(&view, now);
         let state = self
             .advertiser
             .state(&self.context, Some((&view, &self.cluster.relays)));
@@ -312,6 +406,29 @@ impl Driver {
         {
             let _ = self.membership.publish(state, self.now());
         }
+    }
+
+    /// Balancer, once a heartbeat: fires the auto-scale signal when the
+    /// live servers are busy (the balancer paces it to once a minute).
+    fn check_autoscale(&mut self, view: &avrs_cluster::ClusterView, now: Instant) {
+        if !self.cluster.roles.contains(Roles::BALANCER)
+            || self
+                .last_autoscale_check
+                .is_some_and(|t| now - t < self.cluster.config.heartbeat_interval)
+        {
+            return;
+        }
+        self.last_autoscale_check = Some(now);
+        let Some(scale) = lock(&self.cluster.balancer).check_autoscale(view, self.now()) else {
+            return;
+        };
+        let signal = autoscale::Signal {
+            cluster: self.cluster_name.clone(),
+            member: self.me.key,
+            threshold_permille: self.autoscale.threshold_permille,
+            scale,
+        };
+        autoscale::fire(&self.autoscale, &signal, &self.context.authorizer);
     }
 
     /// Host: everyone approved may gossip with us.

@@ -5,13 +5,17 @@
 //!
 //! - [`wire`]: JOIN and ROSTER datagrams beside foca's.
 //! - [`roster`]: the host's approvals (members file, `avrs cluster approve`).
+//! - `admission`: a JOIN admitted by a member certificate the host signed.
+//! - [`autoscale`]: the balancer's auto-scaling command and webhook.
 //! - `driver`: the socket and timer loop.
 //! - `advert`: this node's gossiped state (load, addresses, contents).
 //! - [`relay`] / [`locate`]: pulling a content once for all local viewers.
 //! - [`api`]: HTTP: members, approve, balance, the balancer's redirects.
 
+mod admission;
 mod advert;
 pub mod api;
+pub mod autoscale;
 mod driver;
 pub mod locate;
 pub mod relay;
@@ -55,6 +59,11 @@ pub struct ClusterOptions {
     /// The IP other members and clients reach this node at; default: the
     /// gossip socket's, or loopback when that is a wildcard.
     pub advertise_ip: Option<IpAddr>,
+    /// This node's member certificate (binary form), sent with its JOIN so
+    /// a host that signed it admits the node without an operator.
+    pub certificate: Option<Vec<u8>>,
+    /// Balancer: when the cluster is busy, and what to run then.
+    pub autoscale: autoscale::AutoscaleOptions,
 }
 
 impl ClusterOptions {
@@ -72,6 +81,8 @@ impl ClusterOptions {
             heartbeat_interval: Duration::from_millis(200),
             reconnect_timeout: Duration::from_secs(10),
             advertise_ip: None,
+            certificate: None,
+            autoscale: autoscale::AutoscaleOptions::default(),
         }
     }
 }

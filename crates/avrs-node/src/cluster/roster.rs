@@ -1,7 +1,7 @@
 //! The host's record of who may be a member: ids approved ahead of time
 //! (the `members_file`), members approved with their keys (persisted under
-//! `DATA_DIR/cluster/members`), and join requests waiting for
-//! `avrs cluster approve ID`.
+//! `DATA_DIR/cluster/members`, whether approved by file, operator or
+//! certificate), and join requests waiting for `avrs cluster approve ID`.
 
 use super::wire::{JoinRequest, RosterEntry};
 use avrs_cluster::{MemberId, PeerAddr};
@@ -25,11 +25,13 @@ pub struct Approvals {
     pub changed: bool,
 }
 
-/// What happened to a join request.
+/// What happened to a join request. `new`: the first time this member
+/// (this key, address and incarnation) got this answer, so the driver logs
+/// once per request, not at every resend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinOutcome {
-    Approved,
-    Pending,
+    Approved { new: bool },
+    Pending { new: bool },
 }
 
 impl Approvals {
@@ -66,26 +68,37 @@ impl Approvals {
         Ok(approvals)
     }
 
-    /// Records a join request; approved when its id was approved before
-    /// (file, earlier approval, or `approve`).
-    pub fn on_join(&mut self, join: &JoinRequest) -> JoinOutcome {
+    /// Whether a join from `id` is approved without more ado (file,
+    /// earlier approval, or `approve`).
+    pub fn admits(&self, id: &Hash32) -> bool {
+        self.preapproved.contains(id) || self.approved.contains_key(id)
+    }
+
+    /// Records a join request; approved when [`Self::admits`] its id or
+    /// when `certified` (its certificate checked out).
+    pub fn on_join(&mut self, join: &JoinRequest, certified: bool) -> JoinOutcome {
         let id = join.member.key;
         let entry = RosterEntry {
             key: join.key.clone(),
             member: join.member,
         };
-        if self.preapproved.contains(&id) || self.approved.contains_key(&id) {
-            if self.approved.get(&id) != Some(&entry) {
+        if self.admits(&id) || certified {
+            let new = self.approved.get(&id) != Some(&entry);
+            if new {
+                self.pending.remove(&id);
                 self.approved.insert(id, entry);
                 self.changed = true;
                 self.save();
             }
-            return JoinOutcome::Approved;
+            return JoinOutcome::Approved { new };
         }
-        if self.pending.len() < MAX_PENDING || self.pending.contains_key(&id) {
+        // `new` only when kept: a full list drops the request quietly.
+        let new = self.pending.get(&id) != Some(&entry)
+            && (self.pending.len() < MAX_PENDING || self.pending.contains_key(&id));
+        if new {
             self.pending.insert(id, entry);
         }
-        JoinOutcome::Pending
+        JoinOutcome::Pending { new }
     }
 
     /// MEMBER_REQUEST_APPROVE: a waiting request is approved at once; an
@@ -192,6 +205,7 @@ mod tests {
                 incarnation: 3,
             },
             key: k.public_key().clone(),
+            certificate: None,
         }
     }
 
@@ -203,12 +217,33 @@ mod tests {
         std::fs::write(&list, format!("# servers\n{}\n", a.member.key.to_hex())).unwrap();
         let store = dir.path().join("cluster/members");
         let mut approvals = Approvals::load(Some(&list), Some(store.clone())).unwrap();
-        assert_eq!(approvals.on_join(&a), JoinOutcome::Approved);
-        assert_eq!(approvals.on_join(&b), JoinOutcome::Pending);
+        assert_eq!(
+            approvals.on_join(&a, false),
+            JoinOutcome::Approved { new: true }
+        );
+        assert_eq!(
+            approvals.on_join(&a, false),
+            JoinOutcome::Approved { new: false }
+        );
+        assert_eq!(
+            approvals.on_join(&b, false),
+            JoinOutcome::Pending { new: true }
+        );
+        assert_eq!(
+            approvals.on_join(&b, false),
+            JoinOutcome::Pending { new: false }
+        );
         assert!(approvals.approve(b.member.key));
+        // A certified member is approved at once, and kept like the others.
+        let c = join(3);
+        assert_eq!(
+            approvals.on_join(&c, true),
+            JoinOutcome::Approved { new: true }
+        );
         let again = Approvals::load(None, Some(store)).unwrap();
-        assert_eq!(again.approved.len(), 2);
+        assert_eq!(again.approved.len(), 3);
         assert_eq!(again.approved[&b.member.key].member, b.member);
+        assert!(again.admits(&c.member.key));
         std::fs::write(&list, "not-hex\n").unwrap();
         assert!(Approvals::load(Some(&list), None).is_err());
     }

@@ -6,7 +6,9 @@
 //! ```text
 //! datagram = kind u8 · body
 //!   1 GOSSIP  body = avrs_cluster sealed datagram
-//!   2 JOIN    body = signed(cluster u8[32] · unix_secs u64 · roles u16 · member MemberId)
+//!   2 JOIN    body = signed(cluster u8[32] · unix_secs u64 · roles u16 · member MemberId
+//!                             [· cert_len u16 · cert])   cert: a member certificate,
+//!                             binary, at most 16 KiB; absent = none
 //!   3 ROSTER  body = signed(cluster u8[32] · unix_secs u64 · count u16 · count × entry)
 //!             entry = algorithm u32 · key_len u16 · key · member MemberId
 //! signed(p) = p_len u16 · p · dap_sign_t (SHA3-256, key embedded)
@@ -25,6 +27,10 @@ pub const KIND_ROSTER: u8 = 3;
 pub const MAX_ROSTER: usize = 256;
 /// Largest public key accepted (ML-DSA-65 keys are 1,952 bytes).
 const MAX_KEY_LEN: usize = 4096;
+/// Largest member certificate a JOIN carries (an ML-DSA-65 one is ~7 KiB).
+pub const MAX_CERT_LEN: usize = avrs_auth::cert::MAX_BYTES;
+/// A JOIN's fixed part: cluster, time, roles, member.
+const JOIN_FIXED_LEN: usize = 32 + 8 + 2 + MemberId::ENCODED_LEN;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
@@ -45,6 +51,8 @@ pub struct JoinRequest {
     pub member: MemberId,
     /// The key that signed the request; its id must be `member.key`.
     pub key: PublicKey,
+    /// A member certificate (binary form) the host may admit it by.
+    pub certificate: Option<Vec<u8>>,
 }
 
 /// One approved member as the roster names it.
@@ -88,11 +96,16 @@ fn open(body: &[u8], what: &'static str) -> Result<(Vec<u8>, PublicKey), WireErr
 }
 
 pub fn encode_join(join: &JoinRequest, key: &SigningKey) -> anyhow::Result<Vec<u8>> {
-    let mut p = Vec::with_capacity(32 + 8 + 2 + MemberId::ENCODED_LEN);
+    let mut p = Vec::with_capacity(JOIN_FIXED_LEN);
     p.put_slice(join.cluster.as_bytes());
     p.put_u64(join.unix_secs);
     p.put_u16(join.roles.mask());
     join.member.encode(&mut p);
+    if let Some(cert) = &join.certificate {
+        anyhow::ensure!(cert.len() <= MAX_CERT_LEN, "member certificate too large");
+        p.put_u16(u16::try_from(cert.len())?);
+        p.put_slice(cert);
+    }
     signed(KIND_JOIN, &p, key)
 }
 
@@ -101,10 +114,10 @@ pub fn encode_join(join: &JoinRequest, key: &SigningKey) -> anyhow::Result<Vec<u
 pub fn decode_join(body: &[u8]) -> Result<JoinRequest, WireError> {
     const WHAT: &str = "join request";
     let (payload, key) = open(body, WHAT)?;
-    let mut p = &payload[..];
-    if p.len() != 32 + 8 + 2 + MemberId::ENCODED_LEN {
-        return Err(WireError::Malformed(WHAT));
-    }
+    let (fixed, rest) = payload
+        .split_at_checked(JOIN_FIXED_LEN)
+        .ok_or(WireError::Malformed(WHAT))?;
+    let mut p = fixed;
     let cluster = Hash32::from_slice(&p[..32]).map_err(|_| WireError::Malformed(WHAT))?;
     p.advance(32);
     let unix_secs = p.get_u64();
@@ -119,7 +132,25 @@ pub fn decode_join(body: &[u8]) -> Result<JoinRequest, WireError> {
         roles,
         member,
         key,
+        certificate: join_certificate(rest)?,
     })
+}
+
+/// The optional certificate after a JOIN's fixed part: nothing, or a
+/// length and exactly that many bytes.
+fn join_certificate(rest: &[u8]) -> Result<Option<Vec<u8>>, WireError> {
+    const WHAT: &str = "join request's certificate";
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    let (len, cert) = rest
+        .split_first_chunk::<2>()
+        .ok_or(WireError::Malformed(WHAT))?;
+    let len = usize::from(u16::from_be_bytes(*len));
+    if len == 0 || len > MAX_CERT_LEN || cert.len() != len {
+        return Err(WireError::Malformed(WHAT));
+    }
+    Ok(Some(cert.to_vec()))
 }
 
 pub fn encode_roster(
@@ -216,6 +247,7 @@ mod tests {
             roles: Roles::SERVER,
             member: member(&k),
             key: k.public_key().clone(),
+            certificate: None,
         };
         let bytes = encode_join(&join, &k).unwrap();
         assert_eq!(bytes[0], KIND_JOIN);
@@ -228,6 +260,30 @@ mod tests {
         assert!(decode_join(&tampered[1..]).is_err());
         for cut in 0..bytes.len() {
             let _ = decode_join(&bytes[1..cut.max(1)]);
+        }
+    }
+
+    #[test]
+    fn join_carries_a_certificate_within_bounds() {
+        let k = key(1);
+        let mut join = JoinRequest {
+            cluster: Hash32([9; 32]),
+            unix_secs: 5,
+            roles: Roles::SERVER,
+            member: member(&k),
+            key: k.public_key().clone(),
+            certificate: Some(vec![7; 300]),
+        };
+        let bytes = encode_join(&join, &k).unwrap();
+        assert_eq!(decode_join(&bytes[1..]).unwrap(), join);
+        join.certificate = Some(vec![7; MAX_CERT_LEN + 1]);
+        assert!(encode_join(&join, &k).is_err());
+        // A length that does not match what follows, or an empty one.
+        for tail in [&[0u8, 5, 1, 2][..], &[0, 0], &[1]] {
+            let mut p = bytes[3..3 + JOIN_FIXED_LEN].to_vec();
+            p.extend_from_slice(tail);
+            let forged = signed(KIND_JOIN, &p, &k).unwrap();
+            assert!(decode_join(&forged[1..]).is_err(), "{tail:?}");
         }
     }
 

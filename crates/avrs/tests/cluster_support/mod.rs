@@ -202,3 +202,46 @@ pub fn alive_members(node: &ClusterNode) -> Vec<(String, u64)> {
         })
         .unwrap_or_default()
 }
+
+/// Puts `line` first in `[section]` of the config at `config`.
+pub fn add_to_section(config: &Path, section: &str, line: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let header = format!("[{section}]\n");
+    assert!(
+        text.contains(&header),
+        "{} has no {header}",
+        config.display()
+    );
+    let edited = text.replacen(&header, &format!("{header}{line}\n"), 1);
+    std::fs::write(config, edited).unwrap();
+}
+
+/// Drops the lines of the config at `config` that start with `prefix`.
+pub fn drop_lines(config: &Path, prefix: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with(prefix))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(config, kept).unwrap();
+}
+
+/// `avrs cert issue`: a member certificate for `member_key`'s key, signed
+/// by `ca_key`, written to `out`.
+pub fn issue_certificate(ca_key: &Path, member_key: &Path, roles: &str, out: &Path) {
+    let issued = Command::new(env!("CARGO_BIN_EXE_avrs"))
+        .args(["cert", "issue", "--ca-key"])
+        .arg(ca_key)
+        .arg("--member-key")
+        .arg(member_key)
+        .args(["--roles", roles, "--valid-for", "1h", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        issued.status.success(),
+        "avrs cert issue: {}",
+        String::from_utf8_lossy(&issued.stderr)
+    );
+}

@@ -1,0 +1,127 @@
+//! Admission by certificate: a JOIN that carries a member certificate
+//! issued by the host's key (or by the configured `ca_certificate_file`
+//! authority), valid now, not revoked, for the very member asking and for
+//! the roles it asks, is approved without an operator. Any other
+//! certificate leaves the request waiting for `avrs cluster approve`, and
+//! the reason is logged and audited.
+
+use super::wire::JoinRequest;
+use avrs_auth::{AuthError, Authorizer, CertError};
+use avrs_crypto::PublicKey;
+
+/// What a JOIN's certificate says about admitting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// The certificate admits the member; its serial (hex).
+    Admits(String),
+    /// The certificate does not; why.
+    Refused(String),
+}
+
+/// The verdict on `join`'s certificate, or `None` when it carries none.
+/// `host` is this host's key; `now` is unix seconds.
+pub(super) fn check(
+    authorizer: &Authorizer,
+    join: &JoinRequest,
+    host: &PublicKey,
+    now: u64,
+) -> Option<Verdict> {
+    let bytes = join.certificate.as_deref()?;
+    let cert = match authorizer.check_join_certificate(bytes, host, now) {
+        Ok(cert) => cert,
+        Err(AuthError::Certificate(CertError::WrongSigner(issuer))) => {
+            return Some(Verdict::Refused(format!(
+                "issued by {issuer}, neither this host's key nor the ca_certificate_file authority"
+            )));
+        }
+        Err(why) => return Some(Verdict::Refused(why.to_string())),
+    };
+    if cert.member_id() != join.member.key {
+        return Some(Verdict::Refused(format!(
+            "the certificate is for member {}",
+            cert.member_id().to_hex()
+        )));
+    }
+    if !cert.roles.contains(join.roles) {
+        return Some(Verdict::Refused(format!(
+            "the certificate grants roles {}, the request asks for {}",
+            cert.roles, join.roles
+        )));
+    }
+    Some(Verdict::Admits(cert.serial_hex()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use avrs_auth::MemberCertificate;
+    use avrs_cluster::{MemberId, PeerAddr};
+    use avrs_crypto::{Algorithm, SigningKey};
+    use avrs_proto::Hash32;
+    use avrs_proto::avrs::Roles;
+    use std::collections::BTreeMap;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_seed(Algorithm::Ed25519, &[n; 32]).unwrap()
+    }
+
+    fn cert(issuer: &SigningKey, member: &SigningKey, roles: Roles, until: u64) -> Vec<u8> {
+        MemberCertificate::issue(
+            issuer,
+            member.public_key(),
+            roles,
+            BTreeMap::new(),
+            NOW - 10,
+            until,
+        )
+        .unwrap()
+        .to_bytes()
+    }
+
+    fn join(member: &SigningKey, certificate: Option<Vec<u8>>) -> JoinRequest {
+        JoinRequest {
+            cluster: Hash32::default(),
+            unix_secs: NOW,
+            roles: Roles::SERVER,
+            member: MemberId::new(member.id(), PeerAddr::default()),
+            key: member.public_key().clone(),
+            certificate,
+        }
+    }
+
+    fn refused(verdict: Option<Verdict>, needle: &str) {
+        match verdict {
+            Some(Verdict::Refused(why)) => assert!(why.contains(needle), "{why}"),
+            other => panic!("refused for {needle}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_hosts_certificate_admits_its_member_and_nothing_else() {
+        let (host, member) = (key(1), key(2));
+        let auth = Authorizer::embedded(Vec::new(), None);
+        let check = |join: &JoinRequest| super::check(&auth, join, host.public_key(), NOW);
+        let good = cert(&host, &member, Roles::SERVER, NOW + 60);
+        assert!(matches!(
+            check(&join(&member, Some(good.clone()))),
+            Some(Verdict::Admits(_))
+        ));
+        assert_eq!(check(&join(&member, None)), None);
+        let expired = cert(&host, &member, Roles::SERVER, NOW);
+        refused(check(&join(&member, Some(expired))), "expired");
+        let stranger = cert(&key(9), &member, Roles::SERVER, NOW + 60);
+        refused(check(&join(&member, Some(stranger))), "issued by");
+        // Another member's certificate, presented by this one.
+        let other = cert(&host, &key(3), Roles::SERVER, NOW + 60);
+        refused(check(&join(&member, Some(other))), "is for member");
+        // Roles beyond what the certificate grants.
+        let client = cert(&host, &member, Roles::CLIENT, NOW + 60);
+        refused(check(&join(&member, Some(client))), "grants roles");
+        refused(
+            check(&join(&member, Some(good[..40].to_vec()))),
+            "malformed",
+        );
+    }
+}
