@@ -85,9 +85,20 @@ fn set_key(options: &mut ClusterOptions, key: &str, value: &str, base: &Path) ->
             options.autoscale.webhook =
                 Some(value.parse::<WebhookUrl>().map_err(anyhow::Error::msg)?)
         }
+        "origin_child_cap" => options.origin_child_cap = child_cap(value)?,
+        "relay_child_cap" => options.relay_child_cap = child_cap(value)?,
         _ => bail!("unknown key"),
     }
     Ok(())
+}
+
+/// How many relays a node feeds a content to: 1 to 1024.
+fn child_cap(value: &str) -> Result<u16> {
+    value
+        .parse()
+        .ok()
+        .filter(|n| (1..=1024).contains(n))
+        .with_context(|| format!("expected a number of relays from 1 to 1024, got '{value}'"))
 }
 
 /// `80` or `80%`: 0 to 100.
@@ -219,6 +230,26 @@ mod tests {
             let err = cluster_options(&format!("[cluster]\n{bad}\n")).unwrap_err();
             let text = format!("{err:#}");
             assert!(text.contains("[cluster] autoscale_"), "{bad}: {text}");
+        }
+    }
+
+    #[test]
+    fn child_caps() {
+        let options =
+            cluster_options("[cluster]\norigin_child_cap = 1\nrelay_child_cap = 3\n").unwrap();
+        assert_eq!((options.origin_child_cap, options.relay_child_cap), (1, 3));
+        let defaults = cluster_options("[cluster]\n").unwrap();
+        assert_eq!(
+            (defaults.origin_child_cap, defaults.relay_child_cap),
+            (4, 8)
+        );
+        for bad in [
+            "origin_child_cap = 0",
+            "relay_child_cap = 5000",
+            "origin_child_cap = x",
+        ] {
+            let err = cluster_options(&format!("[cluster]\n{bad}\n")).unwrap_err();
+            assert!(format!("{err:#}").contains("child_cap"), "{bad}: {err:#}");
         }
     }
 

@@ -2,8 +2,7 @@
 //! contents it holds (origin or relay, with its parent). Published when it
 //! changes, and at least every few heartbeats by the membership itself.
 
-use super::relay::Relays;
-use super::{ClusterOptions, SocketAddrs, content_key};
+use super::{Cluster, ClusterOptions, SocketAddrs, content_key};
 use crate::context::NodeContext;
 use avrs_cluster::state::MAX_ADVERTISED_CONTENTS;
 use avrs_cluster::{ClusterConfig, ClusterView, ContentLocation, Load, NodeState, ServiceAddrs};
@@ -51,26 +50,34 @@ impl Advertiser {
         }
     }
 
-    /// The state to gossip now. `view` (with the relays) gives the contents'
-    /// places in their trees; without it only the fixed part is filled.
+    /// The state to gossip now. `view` (with the cluster's relays and
+    /// routes) gives the contents' places in their trees; without it only
+    /// the fixed part is filled.
     pub(super) fn state(
         &self,
         context: &NodeContext,
-        view: Option<(&ClusterView, &Relays)>,
+        view: Option<(&ClusterView, &Cluster)>,
     ) -> NodeState {
         let mut state = NodeState::new(Hash32::default(), self.roles, self.region);
         state.service = self.service;
         let mut connections = 0u32;
         for content in context.registry.list() {
             connections = connections.saturating_add(content.stats.total_viewers());
-            let Some((view, relays)) = view else {
+            let Some((view, cluster)) = view else {
                 continue;
             };
+            let relays = &cluster.relays;
             if state.contents.len() >= MAX_ADVERTISED_CONTENTS || content.is_ended() {
                 continue;
             }
             let key = content_key(content.name());
-            let children = children_of(view, key);
+            // Granted children are exact; gossip covers the rest (a child
+            // that pulls without a grant, from an older node).
+            let children = cluster
+                .routes
+                .children(key)
+                .unwrap_or(0)
+                .max(children_of(view, key));
             let location = match relays.info(content.name()) {
                 Some(relay) => ContentLocation {
                     content: key,

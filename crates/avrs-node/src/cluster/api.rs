@@ -69,6 +69,30 @@ pub async fn members(State(context): State<Arc<NodeContext>>) -> Response {
     .into_response()
 }
 
+/// `GET /api/cluster/routes`: this node's place in each content's relay
+/// tree (ROUTE_ADD grants): where it comes from, whom it feeds.
+pub async fn routes(State(context): State<Arc<NodeContext>>) -> Response {
+    let Some(cluster) = context.cluster.get() else {
+        return no_cluster();
+    };
+    let hex = |ids: &[Hash32]| ids.iter().map(Hash32::to_hex).collect::<Vec<_>>();
+    let routes: Vec<_> = cluster
+        .routes
+        .snapshot()
+        .into_iter()
+        .map(|route| {
+            json!({
+                "content": route.content.to_string(),
+                "upstream": route.upstream,
+                "depth": route.depth,
+                "path": hex(&route.path),
+                "children": hex(&route.children),
+            })
+        })
+        .collect();
+    Json(json!({ "me": cluster.me.to_hex(), "routes": routes })).into_response()
+}
+
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveRequest {

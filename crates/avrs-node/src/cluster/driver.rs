@@ -61,6 +61,8 @@ pub(super) async fn start(
         heartbeat_interval: options.heartbeat_interval,
         reconnect_timeout: options.reconnect_timeout,
         autoscale_threshold_permille: options.autoscale.threshold_permille,
+        origin_child_cap: options.origin_child_cap,
+        relay_child_cap: options.relay_child_cap,
         ..ClusterConfig::default()
     };
     check_own_certificate(options.certificate.as_deref(), &key)?;
@@ -79,7 +81,7 @@ pub(super) async fn start(
     initial.version = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let auth = GossipAuth::new(AuthMode::Signed(clone_key(&key)?));
+    let auth = GossipAuth::new(AuthMode::Signed(key.duplicate()?));
     let membership = Membership::new(
         me,
         initial,
@@ -102,6 +104,8 @@ pub(super) async fn start(
         stats: Mutex::new(membership.stats()),
         approvals: Mutex::new(approvals),
         relays: relay::Relays::default(),
+        routes: Arc::new(super::routes::Routes::new(me.key, &config)),
+        key: key.clone(),
         shutdown: shutdown.clone(),
     });
     let driver = Driver {
@@ -153,12 +157,6 @@ fn check_own_certificate(certificate: Option<&[u8]>, key: &SigningKey) -> anyhow
     Ok(())
 }
 
-/// The node key as a second value: the membership owns its own copy.
-fn clone_key(key: &SigningKey) -> anyhow::Result<SigningKey> {
-    let text = avrs_crypto::keyfile::encode(key);
-    avrs_crypto::keyfile::decode(text.as_bytes())
-        .map_err(|problem| anyhow::anyhow!("cannot copy the node key: {problem:?}"))
-}
 
 fn unix_secs() -> u64 {
     std::time::SystemTime::now()
@@ -397,9 +395,16 @@ impl Driver {
         }
         let view = self.membership.view().clone();
         self.check_autoscale(&view, now);
+        let registry = &self.context.registry;
+        self.cluster.routes.prune_origins(|key| {
+            registry
+                .list()
+                .iter()
+                .any(|c| !c.is_ended() && super::content_key(c.name()) == key)
+        });
         let state = self
             .advertiser
-            .state(&self.context, Some((&view, &self.cluster.relays)));
+            .state(&self.context, Some((&view, &self.cluster)));
         if self
             .advertiser
             .should_publish(&state, self.membership.own_state(), now)
@@ -491,7 +496,8 @@ impl Driver {
                     tracing::info!(member = %id.key.to_hex(), "cluster: member up")
                 }
                 MembershipEvent::MemberDown(id) => {
-                    tracing::info!(member = %id.key.to_hex(), "cluster: member down")
+                    tracing::info!(member = %id.key.to_hex(), "cluster: member down");
+                    self.cluster.routes.member_down(id.key);
                 }
                 _ => {}
             }

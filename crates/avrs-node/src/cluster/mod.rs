@@ -10,6 +10,7 @@
 //! - `driver`: the socket and timer loop.
 //! - `advert`: this node's gossiped state (load, addresses, contents).
 //! - [`relay`] / [`locate`]: pulling a content once for all local viewers.
+//! - [`routes`]: ROUTE_ADD / ROUTE_DEL, this node's place in relay trees.
 //! - [`api`]: HTTP: members, approve, balance, the balancer's redirects.
 
 mod admission;
@@ -21,6 +22,7 @@ pub mod locate;
 pub mod relay;
 pub mod roles;
 pub mod roster;
+pub mod routes;
 pub mod wire;
 
 use crate::context::NodeContext;
@@ -64,6 +66,10 @@ pub struct ClusterOptions {
     pub certificate: Option<Vec<u8>>,
     /// Balancer: when the cluster is busy, and what to run then.
     pub autoscale: autoscale::AutoscaleOptions,
+    /// Relays an origin feeds at most (`origin_child_cap`), and a relay
+    /// (`relay_child_cap`); ROUTE_ADD past them is refused.
+    pub origin_child_cap: u16,
+    pub relay_child_cap: u16,
 }
 
 impl ClusterOptions {
@@ -83,6 +89,8 @@ impl ClusterOptions {
             advertise_ip: None,
             certificate: None,
             autoscale: autoscale::AutoscaleOptions::default(),
+            origin_child_cap: ClusterConfig::default().origin_child_cap,
+            relay_child_cap: ClusterConfig::default().relay_child_cap,
         }
     }
 }
@@ -100,6 +108,11 @@ pub struct Cluster {
     stats: Mutex<GossipStats>,
     pub(crate) approvals: Mutex<roster::Approvals>,
     pub(crate) relays: relay::Relays,
+    /// This node's relay trees (ROUTE_ADD grants, ROUTE_DEL).
+    pub routes: Arc<routes::Routes>,
+    /// The member key: relays open their sessions with it, so a parent
+    /// knows which member asks.
+    pub(crate) key: Arc<SigningKey>,
     pub(crate) shutdown: CancellationToken,
 }
 

@@ -123,6 +123,8 @@ async fn run(context: Arc<NodeContext>, cluster: Arc<Cluster>, name: String) {
     };
     let mut exclude: Vec<Hash32> = Vec::new();
     let mut searching_since = Instant::now();
+    let key = content_key(&name);
+    cluster.routes.want(key);
     let end = loop {
         if cluster.shutdown.is_cancelled() {
             break PullEnd::Idle;
@@ -143,11 +145,11 @@ async fn run(context: Arc<NodeContext>, cluster: Arc<Cluster>, name: String) {
                 depth,
             },
         );
-        match relay
-            .pull(&context, &cluster, &name, parent, depth, addr)
-            .await
-        {
+        match relay.pull(&context, &cluster, &name, parent, addr).await {
             PullEnd::Lost => {
+                // Detached: our children re-route too (ROUTE_DEL), so we
+                // never attach below one of them.
+                cluster.routes.parent_lost(key);
                 tracing::info!(stream = %name, parent = %parent.to_hex(), "relay: parent lost, re-routing");
                 cluster.relays.reroutes.fetch_add(1, Ordering::Relaxed);
                 exclude.push(parent);
@@ -157,6 +159,7 @@ async fn run(context: Arc<NodeContext>, cluster: Arc<Cluster>, name: String) {
         }
     };
     lock(&cluster.relays.running).remove(&name);
+    cluster.routes.dropped(key);
     // Lost for good (any other end): viewers see the end after the
     // reconnect timeout.
     if let (Some(publisher), PullEnd::Ended | PullEnd::Idle) = (relay.publisher.take(), end) {
@@ -181,10 +184,20 @@ impl Relay {
         cluster: &Cluster,
         name: &str,
         parent: Hash32,
-        depth: u8,
         addr: std::net::SocketAddr,
     ) -> PullEnd {
-        let session = match Session::connect(addr, ClientOptions::default()).await {
+        // Signed with the member key: the parent knows which member asks.
+        let options = match cluster.key.duplicate() {
+            Ok(key) => ClientOptions {
+                key: Some(key),
+                ..ClientOptions::default()
+            },
+            Err(err) => {
+                tracing::error!(%err, "relay: cannot use the member key");
+                return PullEnd::Lost;
+            }
+        };
+        let session = match Session::connect(addr, options).await {
             Ok(session) => session,
             Err(err) => {
                 tracing::debug!(%err, stream = %name, "relay: cannot connect to the parent");
@@ -199,6 +212,19 @@ impl Relay {
             Ok(watch) => watch,
             Err(err) => {
                 tracing::debug!(%err, stream = %name, "relay: parent refused");
+                return PullEnd::Lost;
+            }
+        };
+        // ROUTE_ADD answered: record the grant's path (refused if it
+        // names us or is too deep: rule 2 of the route table).
+        let granted = match watch.route.clone() {
+            Some(path) => cluster.routes.attached(content_key(name), path),
+            None => Err(avrs_cluster::ClusterError::NotAttached),
+        };
+        let depth = match granted {
+            Ok(depth) => depth,
+            Err(err) => {
+                tracing::info!(%err, stream = %name, parent = %parent.to_hex(), "relay: grant not usable");
                 return PullEnd::Lost;
             }
         };

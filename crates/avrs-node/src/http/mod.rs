@@ -27,6 +27,7 @@ pub fn router(context: Arc<NodeContext>) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/live/{*path}", get(live))
         .route("/api/cluster/members", get(crate::cluster::api::members))
+        .route("/api/cluster/routes", get(crate::cluster::api::routes))
         .route(
             "/api/cluster/approve",
             axum::routing::post(crate::cluster::api::approve),

@@ -310,7 +310,12 @@ impl Session {
     pub async fn watch_request(mut self, request: ContentRequest) -> anyhow::Result<Watch> {
         // Accept group streams from now on: the first may beat the reply.
         let (accept, groups) = accept_groups_of(&self.conn);
-        let (content_id, rendition, info) = match self.add_content(&request).await {
+        let Added {
+            content_id,
+            rendition,
+            info,
+            route,
+        } = match self.add_content(&request).await {
             Ok(added) => added,
             Err(err) => {
                 accept.abort();
@@ -328,6 +333,7 @@ impl Session {
             origin: None,
             session: self,
             request,
+            route,
             last_seq: None,
             skip_through: None,
             content_id,
@@ -351,10 +357,7 @@ impl Session {
     /// Sends a CONTENT_ADD of `request` and waits for its reply: the slot
     /// id, the VoD rendition, and the content's description. Group streams
     /// must already be accepted ([`accept_groups_of`]).
-    async fn add_content(
-        &mut self,
-        request: &ContentRequest,
-    ) -> anyhow::Result<(u32, Option<u32>, Option<ContentInfo>)> {
+    async fn add_content(&mut self, request: &ContentRequest) -> anyhow::Result<Added> {
         let name = match &request.target {
             quic::ContentTarget::Name(name) => name.clone(),
             quic::ContentTarget::Uuid { content, .. } => content.to_string(),
@@ -373,7 +376,15 @@ impl Session {
                 ClientEvent::Watching {
                     content_id,
                     rendition,
-                } => return Ok((content_id, rendition, info)),
+                    route,
+                } => {
+                    return Ok(Added {
+                        content_id,
+                        rendition,
+                        info,
+                        route,
+                    });
+                }
                 ClientEvent::Refused { reply, .. } => {
                     bail!("cannot watch {name}: {} {}", reply.code, reply.text)
                 }
@@ -381,6 +392,14 @@ impl Session {
             }
         }
     }
+}
+
+/// A CONTENT_ADD accepted.
+struct Added {
+    content_id: u32,
+    rendition: Option<u32>,
+    info: Option<ContentInfo>,
+    route: Option<Vec<Hash32>>,
 }
 
 /// Accepts `conn`'s group streams into a channel. Small: a reader that
@@ -453,6 +472,8 @@ pub struct Watch {
     session: Session,
     /// What was asked for: asked again when a reconnect finds no session.
     request: ContentRequest,
+    /// A relay's grant (ROUTE_ADD answered): origin first, parent last.
+    pub route: Option<Vec<Hash32>>,
     /// The position of the newest frame played (live).
     last_seq: Option<u64>,
     /// After a resume: frames up to here were played already (live).

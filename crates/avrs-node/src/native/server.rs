@@ -85,6 +85,8 @@ pub async fn serve_connection(
         listed,
         requests: HashMap::new(),
         claim: None,
+        routes: HashMap::new(),
+        route_del: CancellationToken::new(),
         context,
         conn: conn.clone(),
         remote,
@@ -163,6 +165,10 @@ struct Connection {
     requests: HashMap<u32, ContentRequest>,
     /// This connection's hold on its session id (once open).
     claim: Option<Claim>,
+    /// Relay slots granted by ROUTE_ADD (this node feeds a member).
+    routes: HashMap<u32, crate::cluster::routes::ChildRoute>,
+    /// Cancelled by ROUTE_DEL: the connection of a child relay closes.
+    route_del: CancellationToken,
     /// The session as `GET /api/admin/sessions` lists it.
     listed: SessionHandle,
     /// This session's figures (the listed ones; carried over on resume).
@@ -224,6 +230,11 @@ impl Connection {
                 Some(content_id) = ended.recv() => self.content_ended(content_id).await,
                 why = auth::ended(&mut self.grant) => self.revoked(why).await,
                 Some(handover) = next_handover(&mut self.claim) => self.hand_over(handover),
+                _ = self.route_del.cancelled() => {
+                    tracing::info!(remote = %self.remote, "native: ROUTE_DEL, closing a child relay's session");
+                    close(&self.conn, CloseCode::RouteDel, "ROUTE_DEL");
+                    ControlFlow::Break(())
+                }
                 rotation = rotations.recv() => match rotation {
                     Ok(rotation) => self.pass_on_key(&rotation).await,
                     // Missed rotations: the next one still brings the newest key.
@@ -281,6 +292,7 @@ impl Connection {
                     viewer.stop();
                 }
                 self.requests.remove(&content_id);
+                self.routes.remove(&content_id);
                 self.stats.slot_removed(content_id);
                 self.sealed.remove(&content_id);
                 self.reply(&reply).await
@@ -381,6 +393,10 @@ impl Connection {
                 }
             }
         }
+        let route = match request.relay {
+            true => self.route_add(&content)?,
+            false => None,
+        };
         // A relayed content is announced with its origin's signer.
         let origin = match content.upstream_origin() {
             Some(upstream) => (*upstream).clone(),
@@ -407,7 +423,51 @@ impl Connection {
         );
         self.viewers.insert(content_id, SlotTask::Live(viewer));
         self.requests.insert(content_id, request);
-        Ok(content_added(content_id))
+        let reply = match route {
+            Some(route) => {
+                let path: Vec<String> = route.path.iter().map(|id| id.to_hex()).collect();
+                let text = format!("{content_id} route={}", path.join(","));
+                self.routes.insert(content_id, route);
+                RetCodePacket::with_text(RetCode::Success, text)
+            }
+            None => content_added(content_id),
+        };
+        Ok(reply)
+    }
+
+    /// ROUTE_ADD: a member relaying `content` asks to be fed. Granted by
+    /// this node's route table (children cap, loop and depth rules), for a
+    /// session signed by a live member's key. `None` outside a cluster.
+    fn route_add(
+        &self,
+        content: &LiveContent,
+    ) -> Result<Option<crate::cluster::routes::ChildRoute>, SlotError> {
+        let Some(cluster) = self.context.cluster.get() else {
+            return Ok(None);
+        };
+        let child = self.session.id().unwrap_or_default();
+        let member = cluster.view().get(&child).is_some_and(|m| m.is_alive());
+        if !member {
+            let reply =
+                RetCodePacket::with_text(RetCode::MemberSecurityIssue, "ROUTE_ADD_NOT_A_MEMBER");
+            return Err(SlotError::Refused(reply));
+        }
+        let key = crate::cluster::content_key(content.name());
+        let is_origin = content.upstream_origin().is_none();
+        match cluster
+            .routes
+            .add_child(key, child, is_origin, self.route_del.clone())
+        {
+            Ok(route) => Ok(Some(route)),
+            Err(err) => {
+                tracing::info!(remote = %self.remote, child = %child.to_hex(), %err, "native: ROUTE_ADD refused");
+                let text = format!("ROUTE_REFUSED {err}");
+                Err(SlotError::Refused(RetCodePacket::with_text(
+                    RetCode::ContentUnavailable,
+                    text,
+                )))
+            }
+        }
     }
 
     /// CONTENT_ADD of `vod/ID`: streams the stored content from the group of
@@ -621,6 +681,7 @@ impl Connection {
     async fn content_ended(&mut self, content_id: u32) -> ControlFlow<()> {
         self.session.content_ended(content_id);
         self.requests.remove(&content_id);
+        self.routes.remove(&content_id);
         self.stats.slot_removed(content_id);
         self.sealed.remove(&content_id);
         self.viewers.remove(&content_id);

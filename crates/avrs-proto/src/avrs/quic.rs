@@ -145,6 +145,9 @@ pub enum CloseCode {
     /// From a client: it gives up on this connection (the server went
     /// silent) and will resume the session on a new one.
     Abandoned = 0x8,
+    /// ROUTE_DEL: the relay that fed this child relay lost its own parent
+    /// (or stopped); the child re-routes.
+    RouteDel = 0x9,
 }
 
 impl CloseCode {

@@ -135,14 +135,15 @@ impl Watch {
         {
             return Ok(Reconnected::Resumed);
         }
-        let (content_id, rendition, info) = session.add_content(&self.request).await?;
-        if let Some(grant) = info.as_ref().and_then(|info| info.key.as_ref()) {
+        let added = session.add_content(&self.request).await?;
+        if let Some(grant) = added.info.as_ref().and_then(|info| info.key.as_ref()) {
             self.unsealer.add_key(grant)?;
         }
-        self.content_id = content_id;
-        self.rendition = rendition;
-        if info.is_some() {
-            self.info = info;
+        self.content_id = added.content_id;
+        self.rendition = added.rendition;
+        self.route = added.route;
+        if added.info.is_some() {
+            self.info = added.info;
         }
         Ok(Reconnected::NewSession)
     }

@@ -1,11 +1,11 @@
 //! The client side of the control stream, sans-IO: which reply answers
 //! which request, and what the server's own messages mean.
 
-use avrs_proto::ProtoError;
 use avrs_proto::avrs::cluster::{BalanceResponse, ClusterType};
 use avrs_proto::avrs::quic::ContentInfo;
 use avrs_proto::avrs::session::ContentRemove;
 use avrs_proto::avrs::{ControlPacket, Request, RetCode, RetCodePacket, SessionType, SubType};
+use avrs_proto::{Hash32, ProtoError};
 
 /// What the client learns from one control message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub enum ClientEvent {
         content_id: u32,
         /// The rendition a VoD is served in.
         rendition: Option<u32>,
+        /// A relay's grant: the path, origin first, the parent last.
+        route: Option<Vec<Hash32>>,
     },
     /// The server describes a content (before the reply to CONTENT_ADD).
     Info(ContentInfo),
@@ -94,7 +96,8 @@ impl ClientSession {
                         None => ClientEvent::Opened,
                     },
                     Pending::Session(SessionType::ContentAdd) => {
-                        // "ID", or "ID rendition=N" for a VoD.
+                        // "ID", "ID rendition=N" for a VoD, "ID route=HEX,HEX"
+                        // for a relay.
                         let mut words = reply.text.split_whitespace();
                         let content_id = words.next().and_then(|w| w.parse().ok()).ok_or(
                             ProtoError::Malformed {
@@ -102,12 +105,18 @@ impl ClientSession {
                                 reason: "CONTENT_ADD reply text is not a content id",
                             },
                         )?;
-                        let rendition = words
-                            .find_map(|w| w.strip_prefix("rendition="))
-                            .and_then(|n| n.parse().ok());
+                        let (mut rendition, mut route) = (None, None);
+                        for word in words {
+                            if let Some(n) = word.strip_prefix("rendition=") {
+                                rendition = n.parse().ok();
+                            } else if let Some(path) = word.strip_prefix("route=") {
+                                route = Some(route_path(path)?);
+                            }
+                        }
                         ClientEvent::Watching {
                             content_id,
                             rendition,
+                            route,
                         }
                     }
                     _ => ClientEvent::Nothing,
@@ -159,4 +168,19 @@ impl ClientSession {
 fn resumed_slots(text: &str) -> Option<Vec<u32>> {
     let mut words = text.split_whitespace();
     (words.next() == Some("RESUMED")).then(|| words.filter_map(|w| w.parse().ok()).collect())
+}
+
+/// A grant's path: member ids in hex, comma-separated, at most 64.
+fn route_path(text: &str) -> Result<Vec<Hash32>, ProtoError> {
+    let bad = ProtoError::Malformed {
+        what: "return code",
+        reason: "CONTENT_ADD route is not a list of member ids",
+    };
+    let ids: Vec<&str> = text.split(',').collect();
+    if ids.len() > 64 {
+        return Err(bad);
+    }
+    ids.into_iter()
+        .map(|id| Hash32::from_hex(id).map_err(|_| bad.clone()))
+        .collect()
 }

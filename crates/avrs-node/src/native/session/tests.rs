@@ -273,8 +273,32 @@ fn client_matches_replies_to_requests_in_order() {
         client.handle(SubType::RetCode, &added),
         Ok(ClientEvent::Watching {
             content_id: 7,
-            rendition: None
+            rendition: None,
+            route: None,
         })
+    );
+    // A relay's grant names its path; a malformed one is an error.
+    let a = avrs_proto::Hash32([0xaa; 32]);
+    let b = avrs_proto::Hash32([0xbb; 32]);
+    let granted = RetCodePacket::with_text(
+        RetCode::Success,
+        format!("3 route={},{}", a.to_hex(), b.to_hex()),
+    );
+    client.sent(SessionType::ContentAdd);
+    assert_eq!(
+        client.handle(SubType::RetCode, &granted.encode().unwrap()),
+        Ok(ClientEvent::Watching {
+            content_id: 3,
+            rendition: None,
+            route: Some(vec![a, b]),
+        })
+    );
+    client.sent(SessionType::ContentAdd);
+    let bad = RetCodePacket::with_text(RetCode::Success, "3 route=zz");
+    assert!(
+        client
+            .handle(SubType::RetCode, &bad.encode().unwrap())
+            .is_err()
     );
     assert_eq!(
         client.handle(SubType::Session, &ended_notice(7)),
