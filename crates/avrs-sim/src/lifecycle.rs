@@ -1,10 +1,14 @@
 //! What a simulated node does over time: publishing its state when it
 //! changes, the periodic tick, and the scenario's kill.
 
+use crate::rng::SimRng;
 use crate::world::{CONTENT, Ev, World, us};
 use avrs_cluster::NodeState;
 use avrs_proto::Hash32;
 use std::time::Duration;
+
+/// Mixed into the seed for the kill's own random stream.
+const KILL_STREAM: u64 = 0x6b69_6c6c;
 
 /// Load changes below this share of capacity (permille) wait for the
 /// periodic refresh instead of making a new state version.
@@ -64,8 +68,11 @@ impl World {
         self.m.kill_time = Some(self.now);
         let mut candidates: Vec<u32> = (2..self.nodes.len() as u32).collect();
         let mut killed = Vec::new();
+        // The victims depend on the seed alone, not on what the run drew
+        // before: builds compared on a seed lose the same servers.
+        let mut pick = SimRng::new(self.cfg.seed ^ KILL_STREAM);
         for _ in 0..self.cfg.kill.min(candidates.len()) {
-            let i = self.rng.below(candidates.len() as u64) as usize;
+            let i = pick.below(candidates.len() as u64) as usize;
             killed.push(candidates.swap_remove(i));
         }
         if self.cfg.kill_host {

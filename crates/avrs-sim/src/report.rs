@@ -55,6 +55,14 @@ pub struct Report {
     /// Relays cut off by the kill, from the death to re-attached.
     pub relay_reroute: Dist,
     pub viewers_watching_at_end: usize,
+    /// Viewers not watching at the end (waiting, asking, or never placed).
+    pub viewers_unserved_at_end: usize,
+    /// Most viewers one live server carries at the end, against its
+    /// `max_connections`.
+    pub viewers_max_per_server: u32,
+    pub max_connections: u32,
+    /// Live servers carrying at least one viewer at the end.
+    pub servers_with_viewers: usize,
     pub relays_detached_at_end: usize,
     pub loop_samples: u64,
     pub gossip_datagrams: u64,
@@ -69,6 +77,8 @@ impl Report {
     pub(crate) fn build(w: &World) -> Self {
         let secs = |us: u64| us as f64 / 1e6;
         let live = w.nodes.iter().filter(|n| n.alive);
+        let watching = w.viewers.iter().filter(|v| v.watching()).count();
+        let loads = w.nodes.iter().filter(|n| n.alive).map(|n| n.viewers);
         Self {
             servers: w.cfg.servers,
             viewers: w.cfg.viewers,
@@ -84,7 +94,11 @@ impl Report {
             depth_at_end: w.depth_stats(),
             viewer_failover: Dist::of(w.m.failovers_us.clone()),
             relay_reroute: Dist::of(w.m.reroutes_us.clone()),
-            viewers_watching_at_end: w.viewers.iter().filter(|v| v.watching()).count(),
+            viewers_watching_at_end: watching,
+            viewers_unserved_at_end: w.viewers.len() - watching,
+            viewers_max_per_server: loads.clone().max().unwrap_or(0),
+            max_connections: w.cfg.max_connections,
+            servers_with_viewers: loads.filter(|v| *v > 0).count(),
             relays_detached_at_end: live
                 .filter(|n| n.routes.upstream(CONTENT).is_some() && !n.routes.is_attached(CONTENT))
                 .count(),
@@ -153,11 +167,17 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "viewers watching at end: {} / {}; relays still detached: {}; samples with a loop: {}",
+            "viewers watching at end: {} / {} ({} unserved); relays still detached: {}; samples with a loop: {}",
             self.viewers_watching_at_end,
             self.viewers,
+            self.viewers_unserved_at_end,
             self.relays_detached_at_end,
             self.loop_samples
+        )?;
+        writeln!(
+            f,
+            "viewers per server at end: max {} (capacity {}), {} servers with viewers",
+            self.viewers_max_per_server, self.max_connections, self.servers_with_viewers
         )?;
         writeln!(
             f,
