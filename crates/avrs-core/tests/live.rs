@@ -539,6 +539,7 @@ fn a_relayed_frame_keeps_what_its_origin_signed() {
         pts: 99_000,
         discontinuity: false,
         signature: Bytes::from_static(b"origin signature"),
+        sealed: true,
     };
     let mut viewer = publisher.content().subscribe(Protocol::Native);
     publisher
@@ -552,7 +553,9 @@ fn a_relayed_frame_keeps_what_its_origin_signed() {
         "the origin's, kept"
     );
     assert_eq!(publisher.content().upstream_origin(), Some(origin));
+    assert!(publisher.content().is_sealed(), "relayed sealed frames");
     // A frame this node ingests itself carries no upstream.
     publisher.push(video(1, false), Instant::now()).unwrap();
     assert_eq!(publisher.content().upstream_origin(), None);
+    assert!(!publisher.content().is_sealed());
 }

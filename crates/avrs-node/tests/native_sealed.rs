@@ -276,17 +276,19 @@ async fn response_head(address: std::net::SocketAddr, path: &str) -> String {
 }
 
 /// A relay (CONTENT_ADD with RELAY) is never given an ENCRYPTED content's
-/// key: it is refused, so the content's frames are never opened at a
-/// relay; a viewer asking for itself gets the key.
+/// key: it gets the frames sealed, checks their signatures and could only
+/// forward them; no frame's bytes are the clear ones. A key-only request
+/// (what a player behind a relay sends the origin) gets the key and no
+/// frame.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_is_refused_an_encrypted_content() {
+async fn a_relay_gets_sealed_frames_and_no_key() {
     let dir = tempfile::tempdir().unwrap();
     let options = NodeOptions {
         authorizer: Some(sealing_authorizer(dir.path())),
         ..NodeOptions::loopback_ephemeral()
     };
     let node = Node::start(options).await.unwrap();
-    let (configs, _) = fixture(1);
+    let (configs, frames) = fixture(2);
     let publisher = node
         .context
         .registry
@@ -297,15 +299,59 @@ async fn a_relay_is_refused_an_encrypted_content() {
         relay: true,
         ..avrs_proto::avrs::quic::ContentRequest::watch("live/secret")
     };
+    let relay_options = ClientOptions {
+        open_sealed: false,
+        ..ClientOptions::default()
+    };
+    let session = Session::connect(node.quic_address, relay_options)
+        .await
+        .unwrap();
+    let mut watch = session.watch_request(relay).await.unwrap();
+    let info = watch.info.clone().expect("CONTENT_UPDATE");
+    assert!(info.key.is_none(), "a relay is given no key");
+    let key_only = avrs_proto::avrs::quic::ContentRequest {
+        key_only: true,
+        ..avrs_proto::avrs::quic::ContentRequest::watch("live/secret")
+    };
     let session = Session::connect(node.quic_address, ClientOptions::default())
         .await
         .unwrap();
-    let err = session.watch_request(relay).await.unwrap_err();
-    assert!(err.to_string().contains("ENCRYPTED_NOT_RELAYED"), "{err:#}");
-    let session = Session::connect(node.quic_address, ClientOptions::default())
+    let keys = session.watch_request(key_only).await.unwrap();
+    assert!(
+        keys.info.as_ref().is_some_and(|i| i.key.is_some()),
+        "the key"
+    );
+    let clear = frames.clone();
+    let push = tokio::spawn(async move {
+        for frame in frames {
+            publisher.push(frame, Instant::now()).unwrap();
+            tokio::task::yield_now().await;
+        }
+        publisher.finish();
+    });
+    let mut relayed = 0;
+    let collect = async {
+        while let Some(frame) = watch.next_frame().await.unwrap() {
+            assert!(frame.sealed, "left sealed");
+            let sent = &clear[frame.seq as usize].data;
+            assert_ne!(&frame.media.data, sent, "never the clear bytes");
+            assert!(
+                !frame
+                    .media
+                    .data
+                    .windows(sent.len().min(64))
+                    .any(|w| w == &sent[..sent.len().min(64)]),
+                "no clear run of the frame in what the relay got"
+            );
+            relayed += 1;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), collect)
         .await
-        .unwrap();
-    let watch = session.watch("live/secret").await.unwrap();
-    assert!(watch.info.as_ref().is_some_and(|i| i.key.is_some()));
-    drop(publisher);
+        .expect("the stream reaches its end");
+    push.await.unwrap();
+    assert!(relayed > 20, "frames relayed: {relayed}");
+    assert_eq!(watch.check_stats().corrupted, 0, "signatures checked");
+    assert!(watch.check_stats().verified >= relayed);
+    drop(keys);
 }

@@ -257,6 +257,17 @@ impl LiveContent {
         newest.upstream.as_ref().map(|u| u.origin.clone())
     }
 
+    /// A relayed ENCRYPTED content: its frames are sealed and this node
+    /// cannot open them (outputs in clear must refuse it).
+    pub fn is_sealed(&self) -> bool {
+        let window = self.lock();
+        window
+            .frames
+            .back()
+            .and_then(|f| f.upstream.as_ref())
+            .is_some_and(|u| u.sealed)
+    }
+
     /// Appends one accepted frame and wakes the readers.
     pub(crate) fn append(&self, mut media: MediaFrame, upstream: Option<Upstream>, now: Instant) {
         let next = {

@@ -56,6 +56,9 @@ pub struct Upstream {
     pub pts: i64,
     pub discontinuity: bool,
     pub signature: Bytes,
+    /// The bytes are sealed (an ENCRYPTED content): this node holds no key
+    /// and forwards them unopened.
+    pub sealed: bool,
 }
 
 /// One frame of a live content.

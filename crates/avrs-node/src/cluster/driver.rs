@@ -157,7 +157,6 @@ fn check_own_certificate(certificate: Option<&[u8]>, key: &SigningKey) -> anyhow
     Ok(())
 }
 
-
 fn unix_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

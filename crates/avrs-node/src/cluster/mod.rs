@@ -162,6 +162,15 @@ impl Cluster {
         Some((chosen, service))
     }
 
+    /// Where players reach the origin of a content relayed here (for the
+    /// key of an ENCRYPTED content, which relays never hold).
+    pub fn origin_quic_address(&self, content: Guuid) -> Option<SocketAddr> {
+        let origin = self.routes.origin_of(content)?;
+        let view = lock(&self.view);
+        let service = view.get(&origin)?.state.as_ref()?.service;
+        service.socket(service.quic)
+    }
+
     pub(crate) fn set_view(&self, view: ClusterView, stats: GossipStats) {
         *lock(&self.view) = view;
         *lock(&self.stats) = stats;

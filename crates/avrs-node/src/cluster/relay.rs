@@ -188,8 +188,11 @@ impl Relay {
     ) -> PullEnd {
         // Signed with the member key: the parent knows which member asks.
         let options = match cluster.key.duplicate() {
+            // SEALED frames (an ENCRYPTED content) go on unopened: a relay
+            // holds no key.
             Ok(key) => ClientOptions {
                 key: Some(key),
+                open_sealed: false,
                 ..ClientOptions::default()
             },
             Err(err) => {
@@ -283,9 +286,13 @@ impl Relay {
                         pts: frame.media.pts,
                         discontinuity: frame.discontinuity,
                         signature: signed.signature,
+                        sealed: frame.sealed,
                     };
                     publisher.push_relayed(frame.media, upstream, Instant::now())
                 }
+                // Sealed and unsigned cannot be vouched for: never re-signed
+                // here as if this node had ingested it.
+                None if frame.sealed => continue,
                 None => publisher.push(frame.media, Instant::now()),
             };
         }

@@ -161,6 +161,14 @@ impl Routes {
         }
     }
 
+    /// The origin member of a content relayed here (its path's first).
+    pub fn origin_of(&self, content: Guuid) -> Option<Hash32> {
+        match lock(&self.table).upstream(content)? {
+            Upstream::Relay { path } => path.first().copied(),
+            _ => None,
+        }
+    }
+
     /// How many children this node feeds `content` to, if it carries it.
     pub fn children(&self, content: Guuid) -> Option<u16> {
         let table = lock(&self.table);

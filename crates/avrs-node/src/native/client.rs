@@ -69,6 +69,9 @@ pub struct ClientOptions {
     /// Ask in the OPEN for the session this key had (its slots), kept by
     /// the server for `reconnect_timeout` after a lost connection.
     pub resume: bool,
+    /// Open SEALED frames (players); a relay forwards them unopened and
+    /// holds no key.
+    pub open_sealed: bool,
 }
 
 impl Default for ClientOptions {
@@ -84,16 +87,19 @@ impl Default for ClientOptions {
             server_roots: None,
             server_name: "avrs".into(),
             resume: false,
+            open_sealed: true,
         }
     }
 }
 
 mod connect;
+mod key_session;
 mod reconnect;
 pub use connect::{
     binding, dial, dial_on, endpoint, endpoint_with_receive_buffer, open_request,
     resuming_open_request,
 };
+use key_session::{KeyOptions, KeySession};
 pub use reconnect::Reconnected;
 
 /// An open session.
@@ -114,6 +120,9 @@ pub struct Session {
     /// Content signers to believe ([`ClientOptions::trusted_signers`]).
     trusted_signers: Vec<[u8; 32]>,
     verify_signatures: bool,
+    open_sealed: bool,
+    /// For a key-only session at a content's origin (played via a relay).
+    key_options: KeyOptions,
 }
 
 impl Session {
@@ -146,6 +155,7 @@ impl Session {
         conn: quinn::Connection,
         options: ClientOptions,
     ) -> anyhow::Result<Self> {
+        let key_options = KeyOptions::of(&options);
         let key = match options.key {
             Some(key) => key,
             None => SigningKey::generate(Algorithm::Ed25519)?,
@@ -163,6 +173,8 @@ impl Session {
             resumed: None,
             trusted_signers: options.trusted_signers,
             verify_signatures: options.verify_signatures,
+            open_sealed: options.open_sealed,
+            key_options,
         };
         let open = resuming_open_request(
             &key,
@@ -315,6 +327,7 @@ impl Session {
             rendition,
             info,
             route,
+            key_from,
         } = match self.add_content(&request).await {
             Ok(added) => added,
             Err(err) => {
@@ -326,8 +339,21 @@ impl Session {
             true => ContentCheck::new(std::mem::take(&mut self.trusted_signers)),
             false => ContentCheck::disabled(),
         };
-        let unsealer = Unsealer::from_info(info.as_ref())?;
+        let mut unsealer = Unsealer::from_info(info.as_ref())?;
+        let key_session = match (key_from, &request.target) {
+            (Some(origin), quic::ContentTarget::Name(name)) if self.open_sealed => {
+                match KeySession::open(origin, &self.key_options, name, &mut unsealer).await {
+                    Ok(keys) => Some(keys),
+                    Err(err) => {
+                        accept.abort();
+                        return Err(err);
+                    }
+                }
+            }
+            _ => None,
+        };
         Ok(Watch {
+            key_session,
             check,
             unsealer,
             origin: None,
@@ -377,12 +403,14 @@ impl Session {
                     content_id,
                     rendition,
                     route,
+                    key_from,
                 } => {
                     return Ok(Added {
                         content_id,
                         rendition,
                         info,
                         route,
+                        key_from,
                     });
                 }
                 ClientEvent::Refused { reply, .. } => {
@@ -400,6 +428,7 @@ struct Added {
     rendition: Option<u32>,
     info: Option<ContentInfo>,
     route: Option<Vec<Hash32>>,
+    key_from: Option<SocketAddr>,
 }
 
 /// Accepts `conn`'s group streams into a channel. Small: a reader that
@@ -425,6 +454,9 @@ pub struct PlayedFrame {
     /// What a relay forwards unchanged: the signature (verified when the
     /// watch checks signatures) and who made it.
     pub signed: Option<SignedBy>,
+    /// `media.data` is still sealed (a watch that does not open SEALED
+    /// frames: a relay's).
+    pub sealed: bool,
 }
 
 /// A played frame's signature and its signer, as the node sent them.
@@ -474,6 +506,8 @@ pub struct Watch {
     request: ContentRequest,
     /// A relay's grant (ROUTE_ADD answered): origin first, parent last.
     pub route: Option<Vec<Hash32>>,
+    /// Where the keys come from when a relay serves a sealed content.
+    key_session: Option<KeySession>,
     /// The position of the newest frame played (live).
     last_seq: Option<u64>,
     /// After a resume: frames up to here were played already (live).
@@ -553,6 +587,7 @@ impl Watch {
                     let event = self.session.event(message)?;
                     self.on_control(event)?;
                 }
+                Some(message) = key_message(&mut self.key_session) => self.on_key_message(message),
                 _ = sleep_until(deadline), if deadline.is_some() => self.on_end_deadline(),
             }
         }
@@ -586,7 +621,30 @@ impl Watch {
             let event = self.session.event(Some(message))?;
             self.on_control(event)?;
         }
+        while let Some(message) = self
+            .key_session
+            .as_mut()
+            .and_then(|keys| keys.session.messages.try_recv().ok())
+        {
+            self.on_key_message(message);
+        }
         Ok(())
+    }
+
+    /// A message from the origin's key session: a rotated key. A broken key
+    /// session is dropped (frames of later epochs will not open).
+    fn on_key_message(&mut self, message: Result<Message, ReadError>) {
+        let Some(keys) = &mut self.key_session else {
+            return;
+        };
+        let handled = keys
+            .session
+            .event(Some(message))
+            .and_then(|event| keys.on_event(event, &mut self.unsealer));
+        if let Err(err) = handled {
+            tracing::warn!(%err, "native: the origin's key session ended");
+            self.key_session = None;
+        }
     }
 
     /// Frames opened per content key epoch (ENCRYPTED contents).
@@ -674,6 +732,11 @@ impl Watch {
                         }),
                         _ => None,
                     };
+                    let sealed = header.flags.contains(FrameFlags::SEALED);
+                    if sealed && !self.session.open_sealed {
+                        self.last_seq = Some(seq);
+                        return Ok(Some(self.played(seq, flow_id, header, data, signed, true)?));
+                    }
                     if self.unsealer.needs_newer_key(header, &data) {
                         self.catch_up_keys()?;
                         if self.unsealer.needs_newer_key(header, &data) {
@@ -691,21 +754,37 @@ impl Watch {
                             continue;
                         }
                     };
-                    let Some(configs) = self.configs.clone() else {
-                        bail!("a frame came before its group's CONTENT_UPDATE");
-                    };
                     self.last_seq = Some(seq);
-                    return Ok(Some(PlayedFrame {
-                        seq: positioned.seq,
-                        media: media_frame(flow_id, header, data)?,
-                        configs,
-                        discontinuity: header.flags.contains(FrameFlags::DISCONTINUITY),
-                        after_gap: std::mem::take(&mut self.gap),
-                        signed,
-                    }));
+                    return Ok(Some(
+                        self.played(seq, flow_id, header, data, signed, false)?,
+                    ));
                 }
             }
         }
+    }
+
+    /// A frame ready to play (`sealed`: its bytes were left sealed).
+    fn played(
+        &mut self,
+        seq: u64,
+        flow_id: u8,
+        header: FrameHeader,
+        data: Bytes,
+        signed: Option<SignedBy>,
+        sealed: bool,
+    ) -> anyhow::Result<PlayedFrame> {
+        let Some(configs) = self.configs.clone() else {
+            bail!("a frame came before its group's CONTENT_UPDATE");
+        };
+        Ok(PlayedFrame {
+            seq,
+            media: media_frame(flow_id, header, data)?,
+            configs,
+            discontinuity: header.flags.contains(FrameFlags::DISCONTINUITY),
+            after_gap: std::mem::take(&mut self.gap),
+            signed,
+            sealed,
+        })
     }
 
     /// Ends the session cleanly and lets the server hear about it.
@@ -725,6 +804,14 @@ impl Drop for Watch {
         self.session
             .conn
             .close(CloseCode::NoError.code().into(), b"done");
+    }
+}
+
+/// The next control message of the key session, if there is one.
+async fn key_message(keys: &mut Option<KeySession>) -> Option<Result<Message, ReadError>> {
+    match keys {
+        Some(keys) => keys.session.messages.recv().await,
+        None => std::future::pending().await,
     }
 }
 

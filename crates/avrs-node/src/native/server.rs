@@ -364,34 +364,26 @@ impl Connection {
             return Err(SlotError::Refused(content_not_found(&request.target)));
         };
         let mut signer = ContentSigner::new(self.context.content_key.clone(), content.id());
-        if self.context.authorizer.encrypts(content.name()) {
-            if request.relay {
-                // A relay is never given the key, and cannot yet forward
-                // sealed frames for viewers to get their key elsewhere:
-                // ENCRYPTED contents are watched at their origin.
-                tracing::info!(remote = %self.remote, stream = content.name(), "native: ENCRYPTED content not served to a relay");
-                let reply =
-                    RetCodePacket::with_text(RetCode::ContentUnavailable, "ENCRYPTED_NOT_RELAYED");
+        let sealing = self.sealing_for(&content)?;
+        let mut key_from = None;
+        match (&sealing, request.key_only) {
+            (Sealing::Here(key), _) => signer = signer.sealing(key.clone()),
+            (Sealing::Clear, true) => {
+                let reply = RetCodePacket::with_text(RetCode::ContentUnavailable, "NOT_ENCRYPTED");
                 return Err(SlotError::Refused(reply));
             }
-            // ENCRYPTED: this session passed the play check, so it gets the
-            // key, on this control stream only.
-            let registry = &self.context.registry;
-            let is_live = |id| {
-                registry
-                    .list()
-                    .iter()
-                    .any(|c| c.id() == id && !c.is_ended())
-            };
-            match self.context.content_keys.key_for(content.id(), is_live) {
-                Ok(key) => signer = signer.sealing(key),
-                Err(err) => {
-                    tracing::error!(%err, "native: no content key");
-                    let reply =
-                        RetCodePacket::with_text(RetCode::ContentUnavailable, "NO_CONTENT_KEY");
-                    return Err(SlotError::Refused(reply));
-                }
+            (Sealing::Upstream { origin }, true) => {
+                let text = match origin {
+                    Some(addr) => format!("KEY_AT_ORIGIN {addr}"),
+                    None => "KEY_AT_ORIGIN".to_owned(),
+                };
+                let reply = RetCodePacket::with_text(RetCode::ContentUnavailable, text);
+                return Err(SlotError::Refused(reply));
             }
+            // Frames go on as the origin sealed them; a player gets the
+            // key from the origin (a relay never does).
+            (Sealing::Upstream { origin }, false) if !request.relay => key_from = *origin,
+            _ => {}
         }
         let route = match request.relay {
             true => self.route_add(&content)?,
@@ -403,13 +395,24 @@ impl Connection {
             None => signer.origin(),
         };
         let mut info = super::media::content_info(content_id, &content.configs(), Some(origin));
-        info.key = signer.key_grant();
-        if signer.seals() {
-            self.sealed.insert(content_id, content.clone());
+        // The key goes to authorised players only, never to a relay; they
+        // get each rotation too.
+        if !request.relay {
+            info.key = signer.key_grant();
+            if signer.seals() {
+                self.sealed.insert(content_id, content.clone());
+            }
         }
         let info = info.encode().expect("configurations always encode");
         if self.control.write(SubType::Session, &info).await.is_err() {
             return Err(SlotError::ConnectionGone);
+        }
+        self.requests.insert(content_id, request.clone());
+        if request.key_only {
+            tracing::debug!(remote = %self.remote, stream = content.name(), content_id, "native: key-only session");
+            self.stats
+                .slot_added(content_id, &format!("{} (key)", content.name()));
+            return Ok(content_added(content_id));
         }
         tracing::debug!(remote = %self.remote, stream = content.name(), content_id, "native: viewer joined");
         self.stats.slot_added(content_id, content.name());
@@ -422,17 +425,55 @@ impl Connection {
             ended.clone(),
         );
         self.viewers.insert(content_id, SlotTask::Live(viewer));
-        self.requests.insert(content_id, request);
-        let reply = match route {
-            Some(route) => {
-                let path: Vec<String> = route.path.iter().map(|id| id.to_hex()).collect();
-                let text = format!("{content_id} route={}", path.join(","));
-                self.routes.insert(content_id, route);
-                RetCodePacket::with_text(RetCode::Success, text)
+        let mut text = content_id.to_string();
+        if let Some(route) = route {
+            let path: Vec<String> = route.path.iter().map(|id| id.to_hex()).collect();
+            text.push_str(&format!(" route={}", path.join(",")));
+            self.routes.insert(content_id, route);
+        }
+        if let Some(addr) = key_from {
+            text.push_str(&format!(" key_from={addr}"));
+        }
+        Ok(RetCodePacket::with_text(RetCode::Success, text))
+    }
+
+    /// How `content`'s frames travel: in clear, sealed here (an ENCRYPTED
+    /// content published here), or sealed by the origin (relayed here; this
+    /// node holds no key, players get it from the origin's QUIC address).
+    fn sealing_for(&self, content: &LiveContent) -> Result<Sealing, SlotError> {
+        let relayed = self
+            .context
+            .cluster
+            .get()
+            .filter(|cluster| cluster.relays.info(content.name()).is_some());
+        let encrypted = self.context.authorizer.encrypts(content.name());
+        if let Some(cluster) = relayed {
+            if encrypted || content.is_sealed() {
+                let key = crate::cluster::content_key(content.name());
+                return Ok(Sealing::Upstream {
+                    origin: cluster.origin_quic_address(key),
+                });
             }
-            None => content_added(content_id),
+            return Ok(Sealing::Clear);
+        }
+        if !encrypted {
+            return Ok(Sealing::Clear);
+        }
+        let registry = &self.context.registry;
+        let is_live = |id| {
+            registry
+                .list()
+                .iter()
+                .any(|c| c.id() == id && !c.is_ended())
         };
-        Ok(reply)
+        match self.context.content_keys.key_for(content.id(), is_live) {
+            Ok(key) => Ok(Sealing::Here(key)),
+            Err(err) => {
+                tracing::error!(%err, "native: no content key");
+                let reply = RetCodePacket::with_text(RetCode::ContentUnavailable, "NO_CONTENT_KEY");
+                Err(SlotError::Refused(reply))
+            }
+        }
     }
 
     /// ROUTE_ADD: a member relaying `content` asks to be fed. Granted by
@@ -717,6 +758,17 @@ impl Connection {
         close(&self.conn, code, reply.code.name());
         ControlFlow::Break(())
     }
+}
+
+/// How a content's frames travel to this slot.
+enum Sealing {
+    Clear,
+    /// Sealed by this node with this key.
+    Here(Arc<super::content_keys::SealingKey>),
+    /// Sealed by the origin (QUIC address, when known), forwarded as is.
+    Upstream {
+        origin: Option<SocketAddr>,
+    },
 }
 
 /// Why a slot did not start.

@@ -83,7 +83,11 @@ impl GroupFrame for Arc<LiveFrame> {
         // A relayed frame goes on as its origin signed it; this node signs
         // (and seals) only what it ingested.
         let (payload, signature, sealed) = match &self.upstream {
-            Some(upstream) => (self.media.data.clone(), upstream.signature.clone(), false),
+            Some(upstream) => (
+                self.media.data.clone(),
+                upstream.signature.clone(),
+                upstream.sealed,
+            ),
             None => (
                 slot.signer.payload(self),
                 slot.signer.signature(self),

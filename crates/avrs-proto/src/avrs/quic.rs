@@ -105,6 +105,10 @@ pub mod arg {
     /// member forwarding to its own viewers): it must never be given an
     /// ENCRYPTED content's key.
     pub const RELAY: u16 = 0x010B;
+    /// CONTENT_ADD name form: u8 1, only the ENCRYPTED content's key is
+    /// wanted (and its rotations), no frames: a player whose frames come
+    /// through a relay asks the origin for the key this way.
+    pub const KEY_ONLY: u16 = 0x010C;
 }
 
 /// Longest content name.
@@ -365,6 +369,8 @@ pub struct ContentRequest {
     pub quality: Option<Quality>,
     /// Name form only: asked by a relay ([`arg::RELAY`]).
     pub relay: bool,
+    /// Name form only: the key alone ([`arg::KEY_ONLY`]).
+    pub key_only: bool,
 }
 
 impl ContentRequest {
@@ -376,17 +382,18 @@ impl ContentRequest {
             start: None,
             quality: None,
             relay: false,
+            key_only: false,
         }
     }
 
     pub fn to_packet(&self) -> Result<ControlBuilder<SessionType>> {
         match &self.target {
             ContentTarget::Uuid { .. }
-                if self.start.is_some() || self.quality.is_some() || self.relay =>
+                if self.start.is_some() || self.quality.is_some() || self.relay || self.key_only =>
             {
                 Err(ProtoError::Malformed {
                     what: NAME_LABEL,
-                    reason: "start, quality and relay need the name form",
+                    reason: "start, quality, relay and key-only need the name form",
                 })
             }
             ContentTarget::Uuid { cluster, content } => ContentAdd {
@@ -410,6 +417,9 @@ impl ContentRequest {
                 }
                 if self.relay {
                     builder.args_mut().put_u8(arg::RELAY, 1);
+                }
+                if self.key_only {
+                    builder.args_mut().put_u8(arg::KEY_ONLY, 1);
                 }
                 Ok(builder)
             }
@@ -440,10 +450,11 @@ impl ContentRequest {
                 start: None,
                 quality: None,
                 relay: false,
+                key_only: false,
             });
         }
         let (mut name, mut flags) = (None, None);
-        let (mut start, mut quality, mut relay) = (None, None, None);
+        let (mut start, mut quality, mut relay, mut key_only) = (None, None, None, None);
         for item in items {
             match item.code {
                 arg::CONTENT_NAME => {
@@ -476,6 +487,10 @@ impl ContentRequest {
                     let flag = control::read_flag(item, control::RELAY_LABEL)?;
                     set_once(&mut relay, flag, control::RELAY_LABEL)?;
                 }
+                arg::KEY_ONLY => {
+                    let flag = control::read_flag(item, control::KEY_ONLY_LABEL)?;
+                    set_once(&mut key_only, flag, control::KEY_ONLY_LABEL)?;
+                }
                 code => return Err(not_allowed(code)),
             }
         }
@@ -483,6 +498,7 @@ impl ContentRequest {
             start,
             quality,
             relay: relay.unwrap_or(false),
+            key_only: key_only.unwrap_or(false),
             target: ContentTarget::Name(name.ok_or(ProtoError::Missing { what: NAME_LABEL })?),
             flags: flags.ok_or(ProtoError::Missing {
                 what: labels::SESSION_CONTENT_FLAGS,
@@ -1009,6 +1025,7 @@ mod tests {
             start: None,
             quality: None,
             relay: false,
+            key_only: false,
         };
         let bytes = request.to_packet().unwrap().finish();
         let reference = ContentAdd {

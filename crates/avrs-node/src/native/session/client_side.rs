@@ -22,6 +22,9 @@ pub enum ClientEvent {
         rendition: Option<u32>,
         /// A relay's grant: the path, origin first, the parent last.
         route: Option<Vec<Hash32>>,
+        /// The content is sealed by its origin and this server holds no
+        /// key: ask the origin here (a key-only CONTENT_ADD).
+        key_from: Option<std::net::SocketAddr>,
     },
     /// The server describes a content (before the reply to CONTENT_ADD).
     Info(ContentInfo),
@@ -105,18 +108,25 @@ impl ClientSession {
                                 reason: "CONTENT_ADD reply text is not a content id",
                             },
                         )?;
-                        let (mut rendition, mut route) = (None, None);
+                        let (mut rendition, mut route, mut key_from) = (None, None, None);
                         for word in words {
                             if let Some(n) = word.strip_prefix("rendition=") {
                                 rendition = n.parse().ok();
                             } else if let Some(path) = word.strip_prefix("route=") {
                                 route = Some(route_path(path)?);
+                            } else if let Some(addr) = word.strip_prefix("key_from=") {
+                                key_from =
+                                    Some(addr.parse().map_err(|_| ProtoError::Malformed {
+                                        what: "return code",
+                                        reason: "CONTENT_ADD key_from is not an address",
+                                    })?);
                             }
                         }
                         ClientEvent::Watching {
                             content_id,
                             rendition,
                             route,
+                            key_from,
                         }
                     }
                     _ => ClientEvent::Nothing,

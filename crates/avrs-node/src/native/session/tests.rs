@@ -275,6 +275,7 @@ fn client_matches_replies_to_requests_in_order() {
             content_id: 7,
             rendition: None,
             route: None,
+            key_from: None,
         })
     );
     // A relay's grant names its path; a malformed one is an error.
@@ -291,6 +292,19 @@ fn client_matches_replies_to_requests_in_order() {
             content_id: 3,
             rendition: None,
             route: Some(vec![a, b]),
+            key_from: None,
+        })
+    );
+    // A content sealed by its origin: where to get the key.
+    let keyed = RetCodePacket::with_text(RetCode::Success, "4 key_from=127.0.0.1:4433");
+    client.sent(SessionType::ContentAdd);
+    assert_eq!(
+        client.handle(SubType::RetCode, &keyed.encode().unwrap()),
+        Ok(ClientEvent::Watching {
+            content_id: 4,
+            rendition: None,
+            route: None,
+            key_from: Some("127.0.0.1:4433".parse().unwrap()),
         })
     );
     client.sent(SessionType::ContentAdd);

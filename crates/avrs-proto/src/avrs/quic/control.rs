@@ -15,6 +15,7 @@ pub const MAX_TOKEN: usize = 8 * 1024;
 pub(super) const TOKEN_LABEL: &str = "access token";
 pub(super) const RESUME_LABEL: &str = "resume";
 pub(super) const RELAY_LABEL: &str = "relay";
+pub(super) const KEY_ONLY_LABEL: &str = "key only";
 pub(super) const POSITION_LABEL: &str = "start position";
 pub(super) const QUALITY_LABEL: &str = "quality";
 const STATE_LABEL: &str = "content state";
@@ -260,6 +261,17 @@ mod tests {
             start: Some(270_000),
             quality: Some(Quality::Rendition(0)),
             ..ContentRequest::watch("vod/0123")
+        };
+        let bytes = request.to_packet().unwrap().finish();
+        let packet = ControlPacket::<SessionType>::decode(&bytes).unwrap();
+        assert_eq!(ContentRequest::from_packet(&packet).unwrap(), request);
+    }
+
+    #[test]
+    fn a_key_only_request_round_trips() {
+        let request = ContentRequest {
+            key_only: true,
+            ..ContentRequest::watch("live/a")
         };
         let bytes = request.to_packet().unwrap().finish();
         let packet = ControlPacket::<SessionType>::decode(&bytes).unwrap();
