@@ -334,6 +334,33 @@ fn after_open_rows() -> Vec<Row> {
             Reply(RetCode::ArgIncorrect),
         ),
         row(
+            "RELAY flag with a value other than 1",
+            true,
+            packet(
+                SessionType::ContentAdd,
+                &[
+                    (arg::CONTENT_NAME, b"live/a\0"),
+                    (0x0022, &[1, 0, 0, 0]),
+                    (arg::RELAY, &[2]),
+                ],
+            ),
+            Reply(RetCode::ArgIncorrect),
+        ),
+        row(
+            "KEY_ONLY given twice",
+            true,
+            packet(
+                SessionType::ContentAdd,
+                &[
+                    (arg::CONTENT_NAME, b"live/a\0"),
+                    (0x0022, &[1, 0, 0, 0]),
+                    (arg::KEY_ONLY, &[1]),
+                    (arg::KEY_ONLY, &[1]),
+                ],
+            ),
+            Reply(RetCode::ArgIncorrect),
+        ),
+        row(
             "quality of an unknown kind",
             true,
             packet(
