@@ -389,7 +389,10 @@ impl ContentRequest {
     pub fn to_packet(&self) -> Result<ControlBuilder<SessionType>> {
         match &self.target {
             ContentTarget::Uuid { .. }
-                if self.start.is_some() || self.quality.is_some() || self.relay || self.key_only =>
+                if self.start.is_some()
+                    || self.quality.is_some()
+                    || self.relay
+                    || self.key_only =>
             {
                 Err(ProtoError::Malformed {
                     what: NAME_LABEL,
