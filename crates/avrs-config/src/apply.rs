@@ -71,6 +71,12 @@ pub(crate) const RTMP_WRITE_COALESCE: Range = Range {
     expected: "a duration from 0ms to 1s, such as 0, 20ms or 50ms",
 };
 
+pub(crate) const QUIC_MAX_MTU: Range = Range {
+    min: 1200,
+    max: 65_527,
+    expected: "a UDP payload size in bytes from 1200 to 65527, such as 1452 or 8952",
+};
+
 const ROLES_EXPECTED: &str = "at least one role: names from client, host, operator, server, \
      balancer, all, separated by commas, or a hex mask such as 0x0102";
 
@@ -152,6 +158,7 @@ impl Config {
             Key::RtmpWriteCoalesce => {
                 self.rtmp_write_coalesce = duration(text, RTMP_WRITE_COALESCE)?
             }
+            Key::QuicMaxMtu => self.quic_max_mtu = narrow(byte_size(text, QUIC_MAX_MTU)?)?,
             Key::TlsCertificateFile => self.tls_certificate_file = Some(file_path(text, base)?),
             Key::TlsPrivateKeyFile => self.tls_private_key_file = Some(file_path(text, base)?),
             Key::HttpsAddress => self.https_address = Some(listen_address(text)?),

@@ -74,6 +74,12 @@ pub struct Config {
     /// Default 0 (every message goes out at once). Larger values trade that
     /// much latency for fewer system calls per viewer.
     pub rtmp_write_coalesce: Duration,
+    /// Key `quic_max_mtu` (avrs extension): the largest UDP payload, in
+    /// bytes, native AVRS sends, 1200 to 65527; QUIC path MTU discovery
+    /// finds what each path carries up to this. Default 1452 (Ethernet
+    /// less IPv6 and UDP headers). Above 1452 each datagram goes out on
+    /// its own (no segmentation offload), see `docs/operations.md`.
+    pub quic_max_mtu: u16,
     /// Key `tls_certificate_file` (avrs extension): the X.509 certificate
     /// chain, PEM, leaf first, that HTTPS, RTMPS and QUIC present. Not the
     /// avrs member certificate (`certificate_file`). Default: none.
@@ -179,6 +185,7 @@ impl Default for Config {
             http_address: any_ip(8080),
             quic_address: any_ip(4433),
             rtmp_write_coalesce: Duration::ZERO,
+            quic_max_mtu: 1452,
             tls_certificate_file: None,
             tls_private_key_file: None,
             https_address: None,

@@ -25,6 +25,7 @@ pub enum Key {
     HttpAddress,
     QuicAddress,
     RtmpWriteCoalesce,
+    QuicMaxMtu,
     TlsCertificateFile,
     TlsPrivateKeyFile,
     HttpsAddress,
@@ -34,7 +35,7 @@ pub enum Key {
 impl Key {
     /// Every key, in the order of the original config, then the avrs
     /// extensions. [`crate::Config::to_ini`] writes them in this order.
-    pub const ALL: [Key; 25] = [
+    pub const ALL: [Key; 26] = [
         Key::Role,
         Key::ClusterId,
         Key::HostAddress,
@@ -56,6 +57,7 @@ impl Key {
         Key::HttpAddress,
         Key::QuicAddress,
         Key::RtmpWriteCoalesce,
+        Key::QuicMaxMtu,
         Key::TlsCertificateFile,
         Key::TlsPrivateKeyFile,
         Key::HttpsAddress,
@@ -86,6 +88,7 @@ impl Key {
             Key::HttpAddress => "http_address",
             Key::QuicAddress => "quic_address",
             Key::RtmpWriteCoalesce => "rtmp_write_coalesce",
+            Key::QuicMaxMtu => "quic_max_mtu",
             Key::TlsCertificateFile => "tls_certificate_file",
             Key::TlsPrivateKeyFile => "tls_private_key_file",
             Key::HttpsAddress => "https_address",
@@ -118,6 +121,7 @@ impl Key {
             Key::HttpAddress => "--http",
             Key::QuicAddress => "--quic",
             Key::RtmpWriteCoalesce => "--rtmp-write-coalesce",
+            Key::QuicMaxMtu => "--quic-max-mtu",
             Key::TlsCertificateFile => "--tls-cert",
             Key::TlsPrivateKeyFile => "--tls-key",
             Key::HttpsAddress => "--https",

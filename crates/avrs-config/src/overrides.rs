@@ -34,6 +34,7 @@ pub struct ConfigOverrides {
     pub http_address: Option<String>,
     pub quic_address: Option<String>,
     pub rtmp_write_coalesce: Option<String>,
+    pub quic_max_mtu: Option<String>,
     pub tls_certificate_file: Option<String>,
     pub tls_private_key_file: Option<String>,
     pub https_address: Option<String>,
@@ -42,7 +43,7 @@ pub struct ConfigOverrides {
 
 impl ConfigOverrides {
     /// The text overrides paired with their keys.
-    fn texts(&self) -> [(Key, Option<&str>); 24] {
+    fn texts(&self) -> [(Key, Option<&str>); 25] {
         [
             (Key::Role, self.role.as_deref()),
             (Key::ClusterId, self.cluster_id.as_deref()),
@@ -64,6 +65,7 @@ impl ConfigOverrides {
             (Key::HttpAddress, self.http_address.as_deref()),
             (Key::QuicAddress, self.quic_address.as_deref()),
             (Key::RtmpWriteCoalesce, self.rtmp_write_coalesce.as_deref()),
+            (Key::QuicMaxMtu, self.quic_max_mtu.as_deref()),
             (
                 Key::TlsCertificateFile,
                 self.tls_certificate_file.as_deref(),

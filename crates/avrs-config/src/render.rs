@@ -62,6 +62,7 @@ impl Config {
             Key::HttpAddress => self.http_address.to_string(),
             Key::QuicAddress => self.quic_address.to_string(),
             Key::RtmpWriteCoalesce => write_duration(self.rtmp_write_coalesce),
+            Key::QuicMaxMtu => self.quic_max_mtu.to_string(),
             Key::TlsCertificateFile => path_text(self.tls_certificate_file.as_deref()?),
             Key::TlsPrivateKeyFile => path_text(self.tls_private_key_file.as_deref()?),
             Key::HttpsAddress => self.https_address?.to_string(),

@@ -36,6 +36,9 @@ pub struct NodeOptions {
     pub reconnect_timeout: Duration,
     /// Upper bound on simultaneous connections of each listener.
     pub max_connections: usize,
+    /// Largest QUIC datagram (UDP payload) native AVRS sends
+    /// (`quic_max_mtu`); path MTU discovery finds what each path carries.
+    pub quic_max_mtu: u16,
     /// Names this node in content ids.
     pub node_net_id: u64,
     /// Who may publish (loopback always; others with the stream key).
@@ -72,6 +75,7 @@ impl NodeOptions {
             limits: ContentLimits::default(),
             reconnect_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            quic_max_mtu: native::tls::DEFAULT_MAX_MTU,
             node_net_id: 1,
             publish_policy: PublishPolicy::default(),
             rtmp: rtmp::RtmpSettings::default(),
@@ -96,6 +100,7 @@ impl NodeOptions {
             limits: ContentLimits::default(),
             reconnect_timeout: config.reconnect_timeout,
             max_connections: config.max_connections as usize,
+            quic_max_mtu: config.quic_max_mtu,
             node_net_id: 1,
             publish_policy: PublishPolicy::default(),
             rtmp: rtmp::RtmpSettings {
@@ -162,6 +167,7 @@ impl Node {
             options.quic_address,
             context.clone(),
             options.max_connections,
+            options.quic_max_mtu,
             shutdown.clone(),
         )
         .await?;

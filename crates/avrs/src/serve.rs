@@ -72,6 +72,9 @@ pub struct ConfigFlags {
     /// RTMP viewers' write merging window, e.g. 20ms (key rtmp_write_coalesce).
     #[arg(long, value_name = "DUR")]
     pub rtmp_write_coalesce: Option<String>,
+    /// Largest QUIC datagram native AVRS sends, bytes, e.g. 8952 (key quic_max_mtu).
+    #[arg(long, value_name = "BYTES")]
+    pub quic_max_mtu: Option<String>,
     /// HTTPS listen address, IP:PORT (key https_address; needs --tls-cert).
     #[arg(long = "https", value_name = "ADDR")]
     pub https: Option<String>,
@@ -105,6 +108,7 @@ impl ConfigFlags {
             heartbeat_interval: self.heartbeat_interval.clone(),
             reconnect_timeout: self.reconnect_timeout.clone(),
             rtmp_write_coalesce: self.rtmp_write_coalesce.clone(),
+            quic_max_mtu: self.quic_max_mtu.clone(),
             https_address: self.https.clone(),
             rtmps_address: self.rtmps.clone(),
             tls_certificate_file: self.tls_cert.clone(),

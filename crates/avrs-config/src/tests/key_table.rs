@@ -131,6 +131,9 @@ const ACCEPTED: &[(&str, Check)] = &[
     ("rtmp_write_coalesce = 0", |c| {
         c.rtmp_write_coalesce == Duration::ZERO
     }),
+    ("quic_max_mtu = 8952", |c| c.quic_max_mtu == 8952),
+    ("quic_max_mtu = 1200", |c| c.quic_max_mtu == 1200),
+    ("quic_max_mtu = 65527", |c| c.quic_max_mtu == 65_527),
     (
         "tls_certificate_file = /etc/letsencrypt/live/x/fullchain.pem",
         |c| c.tls_certificate_file == Some(PathBuf::from("/etc/letsencrypt/live/x/fullchain.pem")),
@@ -301,6 +304,13 @@ const REJECTED: &[(&str, &str, &str)] = &[
         "a duration from 0ms to 1s",
         "soon",
     ),
+    ("quic_max_mtu = 1199", "a UDP payload size in bytes", "1199"),
+    (
+        "quic_max_mtu = 65528",
+        "a UDP payload size in bytes",
+        "65528",
+    ),
+    ("quic_max_mtu = big", "a UDP payload size in bytes", "big"),
     ("tls_certificate_file =", "a file path", ""),
     ("tls_private_key_file = a\"b", "a file path", "a\"b"),
     ("https_address = 443", "an IP address and port", "443"),

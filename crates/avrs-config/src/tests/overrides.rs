@@ -65,6 +65,7 @@ fn every_text_override_reaches_its_key() {
         http_address: Some("127.0.0.1:2".into()),
         quic_address: Some("127.0.0.1:3".into()),
         rtmp_write_coalesce: Some("20ms".into()),
+        quic_max_mtu: Some("8952".into()),
         tls_certificate_file: Some("t.pem".into()),
         tls_private_key_file: Some("t.key".into()),
         https_address: Some("127.0.0.1:4".into()),

@@ -156,7 +156,13 @@ fn config() -> impl Strategy<Value = Config> {
         millis(100, 3_600_000),
         millis(0, 86_400_000),
     );
-    let listeners = (listen(), listen(), listen(), millis(0, 1_000));
+    let listeners = (
+        listen(),
+        listen(),
+        listen(),
+        millis(0, 1_000),
+        1200u16..=65_527,
+    );
     let tls = (
         proptest::option::of(path()),
         proptest::option::of(path()),
@@ -175,7 +181,7 @@ fn config() -> impl Strategy<Value = Config> {
                 heartbeat_interval,
                 reconnect_timeout,
             ),
-            (rtmp_address, http_address, quic_address, rtmp_write_coalesce),
+            (rtmp_address, http_address, quic_address, rtmp_write_coalesce, quic_max_mtu),
             (tls_certificate_file, tls_private_key_file, https_address, rtmps_address),
         )| Config {
             roles,
@@ -199,6 +205,7 @@ fn config() -> impl Strategy<Value = Config> {
             http_address,
             quic_address,
             rtmp_write_coalesce,
+            quic_max_mtu,
             tls_certificate_file,
             tls_private_key_file,
             https_address,

@@ -42,15 +42,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Serves native AVRS sessions on `address` (UDP) until `shutdown`.
+/// Serves native AVRS sessions on `address` (UDP) until `shutdown`,
+/// sending datagrams of at most `max_mtu` bytes (`quic_max_mtu`).
 /// Returns the bound address once listening, or the error that prevented it.
 pub async fn bind(
     address: SocketAddr,
     context: Arc<NodeContext>,
     max_connections: usize,
+    max_mtu: u16,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let config = tls::server_config(context.tls.get().map(|t| &**t))?;
+    let config = tls::server_config(context.tls.get().map(|t| &**t), max_mtu)?;
     let endpoint = server_endpoint(config, address)
         .map_err(|e| anyhow::anyhow!("cannot listen for QUIC on {address}: {e}"))?;
     let bound = endpoint.local_addr()?;

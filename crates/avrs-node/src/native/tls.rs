@@ -32,13 +32,28 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// at 2.5 Mbit/s); queued frames are shared `Bytes`, not copies.
 const SERVER_SEND_WINDOW: u64 = 2 * 1024 * 1024;
 
+/// The default `quic_max_mtu`, quinn's: the UDP payload of a 1500-byte
+/// Ethernet frame under IPv6.
+pub const DEFAULT_MAX_MTU: u16 = 1452;
+
+/// Largest UDP payload a client lets a server send it (its
+/// `max_udp_payload_size` transport parameter): room for a node
+/// configured with a bigger `quic_max_mtu` (loopback, jumbo frames). Costs
+/// nothing per connection: quinn sizes the endpoint's receive buffer from
+/// it (32 MiB of address space, touched only as big datagrams arrive).
+pub const CLIENT_MAX_UDP_PAYLOAD: u16 = 16 * 1024;
+
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A QUIC server configuration presenting `identity`, or a fresh
-/// self-signed certificate when the node has none.
-pub fn server_config(identity: Option<&TlsIdentity>) -> anyhow::Result<quinn::ServerConfig> {
+/// self-signed certificate when the node has none; datagrams of at most
+/// `max_mtu` bytes (`quic_max_mtu`, see [`datagram_size`]).
+pub fn server_config(
+    identity: Option<&TlsIdentity>,
+    max_mtu: u16,
+) -> anyhow::Result<quinn::ServerConfig> {
     let tls = match identity {
         Some(identity) => identity
             .server_config(&[&rustls::version::TLS13], &[ALPN])
@@ -54,8 +69,29 @@ pub fn server_config(identity: Option<&TlsIdentity>) -> anyhow::Result<quinn::Se
         .max_concurrent_bidi_streams(1u32.into())
         .max_concurrent_uni_streams(0u32.into())
         .send_window(SERVER_SEND_WINDOW);
+    datagram_size(&mut transport, max_mtu);
     config.transport_config(Arc::new(transport));
     Ok(config)
+}
+
+/// Path MTU discovery up to `max_mtu`, and segmentation offload (GSO) only
+/// for datagrams of Ethernet size.
+///
+/// Per-packet work (packet building, AEAD and header protection, ACK
+/// bookkeeping, one ACK per two packets back) is most of a viewer's cost,
+/// so where the path carries bigger datagrams (loopback, jumbo-frame LANs)
+/// fewer packets cost less CPU. With GSO quinn builds up to 10 datagrams
+/// per system call and keeps a buffer of 10 × MTU per connection; the
+/// kernel refuses a batch over 64 KiB (quinn drops it silently), and a big
+/// datagram needs no batching: one per system call, one MTU of buffer.
+/// Datagrams of Ethernet size keep GSO, without which a viewer costs ~28 %
+/// more CPU (docs/BENCHMARKS.md).
+pub fn datagram_size(transport: &mut quinn::TransportConfig, max_mtu: u16) {
+    let mut discovery = quinn::MtuDiscoveryConfig::default();
+    discovery.upper_bound(max_mtu);
+    transport
+        .mtu_discovery_config(Some(discovery))
+        .enable_segmentation_offload(max_mtu <= DEFAULT_MAX_MTU);
 }
 
 /// TLS 1.3 with a self-signed certificate made now.
@@ -185,5 +221,30 @@ impl ServerCertVerifier for UncheckedServerCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// quinn's settings are private; its `Debug` output shows them.
+    #[test]
+    fn datagrams_above_ethernet_size_go_without_segmentation_offload() {
+        for (mtu, gso) in [
+            (1200, true),
+            (DEFAULT_MAX_MTU, true),
+            (1453, false),
+            (8952, false),
+            (65527, false),
+        ] {
+            let mut transport = quinn::TransportConfig::default();
+            datagram_size(&mut transport, mtu);
+            let shown = format!("{transport:?}");
+            assert!(shown.contains(&format!("upper_bound: {mtu},")), "{shown}");
+            let offload = format!("enable_segmentation_offload: {gso}");
+            assert!(shown.contains(&offload), "{shown}");
+        }
+        assert!(server_config(None, 8952).is_ok());
     }
 }

@@ -17,9 +17,21 @@ pub fn endpoint(addr: SocketAddr, options: &ClientOptions) -> anyhow::Result<qui
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let mut endpoint = quinn::Endpoint::client(local).context("open a UDP socket")?;
+    let socket = std::net::UdpSocket::bind(local).context("open a UDP socket")?;
+    let runtime = quinn::default_runtime().context("no async runtime")?;
+    let mut endpoint = quinn::Endpoint::new(endpoint_config(), None, socket, runtime)
+        .context("open a QUIC endpoint")?;
     endpoint.set_default_client_config(client_config(options)?);
     Ok(endpoint)
+}
+
+/// Lets servers send datagrams up to [`tls::CLIENT_MAX_UDP_PAYLOAD`] bytes
+/// where the path carries them (their MTU discovery finds out).
+fn endpoint_config() -> quinn::EndpointConfig {
+    let mut config = quinn::EndpointConfig::default();
+    // In range (1200..=65527) by construction; the default stays otherwise.
+    let _ = config.max_udp_payload_size(tls::CLIENT_MAX_UDP_PAYLOAD);
+    config
 }
 
 /// Like [`endpoint`], with the UDP socket's receive buffer asked to be
@@ -44,9 +56,8 @@ pub fn endpoint_with_receive_buffer(
         .context("set the UDP receive buffer")?;
     let granted = state.recv_buffer_size((&socket).into()).unwrap_or(0);
     let runtime = quinn::default_runtime().context("no async runtime")?;
-    let mut endpoint =
-        quinn::Endpoint::new(quinn::EndpointConfig::default(), None, socket, runtime)
-            .context("open a QUIC endpoint")?;
+    let mut endpoint = quinn::Endpoint::new(endpoint_config(), None, socket, runtime)
+        .context("open a QUIC endpoint")?;
     endpoint.set_default_client_config(client_config(options)?);
     Ok((endpoint, granted))
 }
