@@ -394,13 +394,16 @@ impl Driver {
         }
         let view = self.membership.view().clone();
         self.check_autoscale(&view, now);
-        let registry = &self.context.registry;
-        self.cluster.routes.prune_origins(|key| {
-            registry
-                .list()
-                .iter()
-                .any(|c| !c.is_ended() && super::content_key(c.name()) == key)
-        });
+        // Keyed once per heartbeat, not once per route entry.
+        let live: std::collections::HashSet<_> = self
+            .context
+            .registry
+            .list()
+            .iter()
+            .filter(|c| !c.is_ended())
+            .map(|c| super::content_key(c.name()))
+            .collect();
+        self.cluster.routes.prune_origins(|key| live.contains(&key));
         let state = self
             .advertiser
             .state(&self.context, Some((&view, &self.cluster)));

@@ -11,8 +11,17 @@ use tokio::time::Instant;
 /// Nothing received from the server for this long (it acknowledges the
 /// client's keep-alive every second): the connection is taken as lost.
 pub const SILENCE: Duration = Duration::from_secs(3);
-/// The text of the error a silent server gives.
-const SILENT: &str = "nothing from the server";
+/// The error a silent server gives (told apart by type, not by text).
+#[derive(Debug)]
+struct Silent;
+
+impl std::fmt::Display for Silent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "nothing from the server for {} s", SILENCE.as_secs())
+    }
+}
+
+impl std::error::Error for Silent {}
 /// Between two reconnect attempts.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
 
@@ -21,13 +30,13 @@ pub fn silence(watch: &Watch) -> impl Future<Output = anyhow::Error> + use<> {
     let silent = watch.silence(SILENCE);
     async move {
         silent.await;
-        anyhow::anyhow!("{SILENT} for {} s", SILENCE.as_secs())
+        anyhow::Error::new(Silent)
     }
 }
 
 /// Whether `err` ended the watch in a way a reconnect may mend.
 pub fn worth_it(watch: &Watch, err: &anyhow::Error, reconnect_for: Duration) -> bool {
-    !reconnect_for.is_zero() && (watch.lost() || err.to_string().starts_with(SILENT))
+    !reconnect_for.is_zero() && (watch.lost() || err.is::<Silent>())
 }
 
 /// Reconnects until the session goes on or `reconnect_for` has passed.
