@@ -49,6 +49,16 @@ impl Setup {
         }
     }
 
+    /// A session with `key` watching the stream.
+    async fn watch(&self, key: &SigningKey) -> Watch {
+        Session::connect(self.node.quic_address, options(key))
+            .await
+            .unwrap()
+            .watch(STREAM)
+            .await
+            .unwrap()
+    }
+
     /// Publishes the next `count` frames.
     async fn push(&mut self, count: usize) {
         let end = self.pushed.saturating_add(count).min(self.frames.len());
@@ -141,12 +151,7 @@ async fn play_to_end(watch: &mut Watch) -> Vec<u64> {
 async fn a_lost_connection_resumes_its_slot_and_statistics() {
     let mut setup = Setup::start(Duration::from_secs(60)).await;
     let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
-    let mut watch = Session::connect(setup.node.quic_address, options(&key))
-        .await
-        .unwrap()
-        .watch(STREAM)
-        .await
-        .unwrap();
+    let mut watch = setup.watch(&key).await;
     let slot = watch.content_id();
     let before = setup.push_played(&mut watch, 60).await;
     assert_eq!(before, (0..60).collect::<Vec<u64>>());
@@ -194,12 +199,7 @@ async fn a_lost_connection_resumes_its_slot_and_statistics() {
 async fn a_connection_still_up_hands_its_session_over() {
     let mut setup = Setup::start(Duration::from_secs(60)).await;
     let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
-    let mut first = Session::connect(setup.node.quic_address, options(&key))
-        .await
-        .unwrap()
-        .watch(STREAM)
-        .await
-        .unwrap();
+    let mut first = setup.watch(&key).await;
     setup.push_played(&mut first, 30).await;
 
     // The client moved (a new address): the server still holds the old
@@ -245,12 +245,7 @@ async fn a_connection_still_up_hands_its_session_over() {
 async fn another_key_cannot_take_a_session() {
     let mut setup = Setup::start(Duration::from_secs(60)).await;
     let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
-    let mut watch = Session::connect(setup.node.quic_address, options(&key))
-        .await
-        .unwrap()
-        .watch(STREAM)
-        .await
-        .unwrap();
+    let mut watch = setup.watch(&key).await;
     setup.push_played(&mut watch, 30).await;
     watch.connection().close(GONE.into(), b"network gone");
     setup.until_listed(SessionState::Parked).await;
@@ -286,12 +281,7 @@ async fn an_ended_session_or_a_zero_timeout_keeps_nothing() {
     // Closed with NO_ERROR (the player is done): not kept.
     let mut setup = Setup::start(Duration::from_secs(60)).await;
     let key = SigningKey::generate(Algorithm::Ed25519).unwrap();
-    let mut watch = Session::connect(setup.node.quic_address, options(&key))
-        .await
-        .unwrap()
-        .watch(STREAM)
-        .await
-        .unwrap();
+    let mut watch = setup.watch(&key).await;
     setup.push_played(&mut watch, 30).await;
     watch.close().await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -303,12 +293,7 @@ async fn an_ended_session_or_a_zero_timeout_keeps_nothing() {
     // reconnect_timeout 0: a lost session is not kept either; the watch
     // still goes on, as a new session.
     let mut setup = Setup::start(Duration::ZERO).await;
-    let mut watch = Session::connect(setup.node.quic_address, options(&key))
-        .await
-        .unwrap()
-        .watch(STREAM)
-        .await
-        .unwrap();
+    let mut watch = setup.watch(&key).await;
     setup.push_played(&mut watch, 30).await;
     watch.connection().close(GONE.into(), b"network gone");
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -52,23 +52,11 @@ fn the_origin_feeds_at_most_its_cap_and_the_rest_attach_below() {
     }
     let dir = tempfile::tempdir().unwrap();
     let names = ["host", "origin", "r1", "r2", "r3"];
-    let ids: Vec<String> = names
-        .iter()
-        .map(|n| make_key(&dir.path().join(n)))
-        .collect();
-    std::fs::write(dir.path().join("host/members.txt"), ids[1..].join("\n")).unwrap();
-    let host = start(&write_config(&dir.path().join("host"), "host", None));
-    let nodes: Vec<ClusterNode> = (1..5)
-        .map(|i| {
-            let config = write_config(
-                &dir.path().join(names[i]),
-                "server",
-                Some((&host.gossip, &host.id)),
-            );
-            add_to_section(&config, "cluster", "origin_child_cap = 1");
-            start(&config)
-        })
-        .collect();
+    let (_host, nodes) = start_cluster(dir.path(), &names, |i, config| {
+        if i > 0 {
+            add_to_section(config, "cluster", "origin_child_cap = 1");
+        }
+    });
     assert!(
         wait_until(Duration::from_secs(15), || alive_members(&nodes[3]).len()
             == 5),

@@ -21,26 +21,9 @@ fn a_relay_forwards_an_encrypted_content_it_cannot_read() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let names = ["host", "origin", "relay"];
-    let ids: Vec<String> = names
-        .iter()
-        .map(|n| make_key(&dir.path().join(n)))
-        .collect();
-    std::fs::write(dir.path().join("host/members.txt"), ids[1..].join("\n")).unwrap();
-    let host_config = write_config(&dir.path().join("host"), "host", None);
-    add_to_section(&host_config, "auth", "encrypt = live/*");
-    let host = start(&host_config);
-    let nodes: Vec<ClusterNode> = (1..3)
-        .map(|i| {
-            let config = write_config(
-                &dir.path().join(names[i]),
-                "server",
-                Some((&host.gossip, &host.id)),
-            );
-            add_to_section(&config, "auth", "encrypt = live/*");
-            start(&config)
-        })
-        .collect();
+    let (_host, nodes) = start_cluster(dir.path(), &["host", "origin", "relay"], |_, config| {
+        add_to_section(config, "auth", "encrypt = live/*")
+    });
     let (origin, relay) = (&nodes[0], &nodes[1]);
     assert!(
         wait_until(Duration::from_secs(15), || alive_members(relay).len() == 3),

@@ -245,3 +245,31 @@ pub fn issue_certificate(ca_key: &Path, member_key: &Path, roles: &str, out: &Pa
         String::from_utf8_lossy(&issued.stderr)
     );
 }
+
+/// A host approving ahead of time every other node of `names`, then one
+/// server per other name, each config passed through `extra` (the node's
+/// index in `names`, its config file) before it starts. Returns the host
+/// and the servers in order.
+pub fn start_cluster(
+    dir: &Path,
+    names: &[&str],
+    extra: impl Fn(usize, &Path),
+) -> (ClusterNode, Vec<ClusterNode>) {
+    let ids: Vec<String> = names.iter().map(|n| make_key(&dir.join(n))).collect();
+    std::fs::write(dir.join(names[0]).join("members.txt"), ids[1..].join("\n")).unwrap();
+    let host_config = write_config(&dir.join(names[0]), "host", None);
+    extra(0, &host_config);
+    let host = start(&host_config);
+    let servers = (1..names.len())
+        .map(|i| {
+            let config = write_config(
+                &dir.join(names[i]),
+                "server",
+                Some((&host.gossip, &host.id)),
+            );
+            extra(i, &config);
+            start(&config)
+        })
+        .collect();
+    (host, servers)
+}
