@@ -5,10 +5,11 @@
 use crate::context::NodeContext;
 use avrs_auth::audit::AuditEvent;
 use avrs_auth::{AuthError, Grant, Operation, Via};
+use avrs_core::live::LiveContent;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -101,6 +102,33 @@ pub async fn reload_revocations(context: Arc<NodeContext>, shutdown: Cancellatio
             }
         }
     }
+}
+
+/// An output in clear (RTMP play, HTTP-FLV, HLS) of `content`: refused,
+/// and audited, when its frames arrive sealed and this node holds no key.
+/// [`avrs_auth::Authorizer::authorize_clear_play`] refuses by this node's
+/// own `[auth] encrypt`; this check holds on a relay configured without it,
+/// since sealing is told by the frames themselves.
+pub fn refuse_sealed(
+    context: &NodeContext,
+    content: &LiveContent,
+    peer: IpAddr,
+) -> Result<(), AuthError> {
+    if !content.is_sealed() {
+        return Ok(());
+    }
+    let why = AuthError::EncryptedContent(content.name().to_owned());
+    tracing::warn!(stream = %content.name(), %peer, %why, "play refused");
+    context.authorizer.audit(AuditEvent {
+        event: "play",
+        peer: Some(peer.to_string()),
+        action: Some("play".into()),
+        content: Some(content.name().to_owned()),
+        result: "deny",
+        reason: Some(why.to_string()),
+        ..AuditEvent::default()
+    });
+    Err(why)
 }
 
 /// The HTTP status of a refusal: 401 when the client should authenticate,

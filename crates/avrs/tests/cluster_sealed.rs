@@ -1,5 +1,5 @@
-//! An ENCRYPTED content through a relay, with real processes: host, origin
-//! and relay servers with `[auth] encrypt = live/*`. ffmpeg publishes to
+//! An ENCRYPTED content through a relay, with real processes: host and
+//! origin with `[auth] encrypt = live/*`, a relay server without it. ffmpeg publishes to
 //! the origin; `avrs play` on the relay server plays it: the relay forwards
 //! the origin's sealed frames without a key (it never asks for one and is
 //! never given one), the player gets the key from the origin on a key-only
@@ -21,8 +21,12 @@ fn a_relay_forwards_an_encrypted_content_it_cannot_read() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_host, nodes) = start_cluster(dir.path(), &["host", "origin", "relay"], |_, config| {
-        add_to_section(config, "auth", "encrypt = live/*")
+    // The relay is not told the content is ENCRYPTED: the frames say so.
+    let names = ["host", "origin", "relay"];
+    let (_host, nodes) = start_cluster(dir.path(), &names, |i, config| {
+        if names[i] != "relay" {
+            add_to_section(config, "auth", "encrypt = live/*")
+        }
     });
     let (origin, relay) = (&nodes[0], &nodes[1]);
     assert!(
@@ -81,9 +85,21 @@ fn a_relay_forwards_an_encrypted_content_it_cannot_read() {
         .unwrap_or(0);
     assert!(count >= 60, "video frames decoded: {count}");
 
-    // The relay serves it to nobody in clear.
-    let flv = get(relay.http, "/live/cam.flv");
-    assert!(flv.starts_with("HTTP/1.0 403"), "{flv}");
+    // The relay serves it to nobody in clear, though its own config does
+    // not name it ENCRYPTED: its frames arrive sealed.
+    for path in ["/live/cam.flv", "/live/cam/index.m3u8"] {
+        let answer = get(relay.http, path);
+        assert!(answer.starts_with("HTTP/1.0 403"), "{path}: {answer}");
+        assert!(answer.contains("ENCRYPTED content"), "{path}: {answer}");
+    }
+    let rtmp = Command::new("ffprobe")
+        .args(["-v", "error", "-rw_timeout", "5000000"])
+        .arg(format!("rtmp://{}/live/cam", relay.rtmp))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&rtmp.stderr);
+    assert!(!rtmp.status.success(), "RTMP play on the relay refused");
+    assert!(said.contains("ENCRYPTED content"), "ffprobe: {said}");
     let _ = ffmpeg.kill();
     let _ = ffmpeg.wait();
 }

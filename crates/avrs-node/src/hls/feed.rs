@@ -54,6 +54,12 @@ impl Feeder {
 
     /// Packages one frame; true when something was published.
     pub fn push(&mut self, frame: &LiveFrame) -> bool {
+        // Sealed frames (an ENCRYPTED content relayed to a node without its
+        // key) are ciphertext: nothing to package, and HTTP refuses the
+        // stream (`auth::refuse_sealed`).
+        if frame.upstream.as_ref().is_some_and(|u| u.sealed) {
+            return false;
+        }
         let same_configs = self
             .configs
             .as_ref()

@@ -52,6 +52,9 @@ pub async fn serve(
         )
             .into_response();
     };
+    if let Err(why) = crate::auth::refuse_sealed(&context, &content, client) {
+        return crate::auth::refusal(&why);
+    }
     let viewer = FlvViewer {
         subscriber: content.subscribe(Protocol::HttpFlv),
         configs: None,

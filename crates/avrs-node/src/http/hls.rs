@@ -66,6 +66,9 @@ pub async fn serve(
             format!("stream '{content_name}' is not live"),
         );
     };
+    if let Err(why) = crate::auth::refuse_sealed(&context, stream.content(), client) {
+        return crate::auth::refusal(&why);
+    }
     let target_duration = context.hls.settings().target_duration();
     if file == PLAYLIST {
         stream.saw_viewer(client, std::time::Instant::now());

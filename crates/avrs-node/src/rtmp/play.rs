@@ -53,17 +53,18 @@ pub async fn run(mut conn: Connection, request: PlayRequest) -> Result<(), ConnE
     let Some(content) = wait_for_content(&conn, &request.name).await else {
         tracing::info!(stream = %request.name, "play refused: stream not found");
         let why = format!("stream '{}' is not live", request.name);
-        conn.out.push(chunk::on_status(
+        return refuse(
+            conn,
             request.stream_id,
-            "error",
             "NetStream.Play.StreamNotFound",
             &why,
-        ));
-        conn.flush().await?;
-        let (mut reader, mut writer) = conn.stream.split();
-        linger(&mut reader, &mut writer).await;
-        return Ok(());
+        )
+        .await;
     };
+    if let Err(why) = crate::auth::refuse_sealed(&conn.context, &content, conn.peer.ip()) {
+        let why = why.to_string();
+        return refuse(conn, request.stream_id, "NetStream.Play.Failed", &why).await;
+    }
     let results = conn.session.accept_request(request.request_id)?;
     conn.queue_results(results);
     tracing::info!(stream = %request.name, "playing");
@@ -76,6 +77,22 @@ pub async fn run(mut conn: Connection, request: PlayRequest) -> Result<(), ConnE
     };
     let live = crate::auth::LiveGrant::new(conn.context.clone(), request.grant);
     viewer.serve(conn, live).await
+}
+
+/// Answers the play with an error status, then lingers until the player
+/// has read it and gone.
+async fn refuse(
+    mut conn: Connection,
+    stream_id: u32,
+    code: &str,
+    why: &str,
+) -> Result<(), ConnError> {
+    conn.out
+        .push(chunk::on_status(stream_id, "error", code, why));
+    conn.flush().await?;
+    let (mut reader, mut writer) = conn.stream.split();
+    linger(&mut reader, &mut writer).await;
+    Ok(())
 }
 
 /// A name that is not live yet may become live in a moment (a player started

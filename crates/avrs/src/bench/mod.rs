@@ -81,6 +81,13 @@ pub struct BenchArgs {
     /// (by default the simulated players skip it).
     #[arg(long)]
     pub verify: bool,
+    /// Native viewers open the sealed frames of an ENCRYPTED content, as
+    /// `avrs play` does. By default they count them unopened, so the run
+    /// measures the server's delivery, not the players' decryption; no
+    /// latency is measured then (the stamps are sealed) and losses are
+    /// counted from the frames' positions in the content.
+    #[arg(long)]
+    pub unseal: bool,
     /// Access token each native viewer sends in its OPEN
     /// (`[auth] play = token`).
     #[arg(long, value_name = "TOKEN")]
@@ -167,11 +174,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
     match &mut target {
         Target::Native(native) => {
             native.verify = args.verify;
+            native.unseal = args.unseal;
             native.token = args.token.clone();
         }
-        _ if args.verify || args.token.is_some() => {
+        _ if args.verify || args.unseal || args.token.is_some() => {
             bail!(
-                "--verify and --token are for native viewers (avrs://); put an HTTP or RTMP token in the URL (?token=)"
+                "--verify, --unseal and --token are for native viewers (avrs://); put an HTTP or RTMP token in the URL (?token=)"
             )
         }
         _ => {}

@@ -38,6 +38,9 @@ pub struct NativeTarget {
     pub name: String,
     /// Each viewer checks every frame's signature, as `avrs play` does.
     pub verify: bool,
+    /// Each viewer opens sealed frames (ENCRYPTED contents), as `avrs play`
+    /// does; otherwise they are counted unopened.
+    pub unseal: bool,
     /// The access token every viewer's OPEN carries (`[auth] play = token`).
     pub token: Option<String>,
     /// Viewers started so far: viewer `i` uses endpoint
@@ -60,6 +63,7 @@ impl NativeTarget {
             address,
             name,
             verify: false,
+            unseal: false,
             token: None,
             started: AtomicUsize::new(0),
             endpoints: Mutex::new(Vec::new()),
@@ -115,6 +119,7 @@ pub async fn run(target: &NativeTarget, viewer: &mut Viewer, end: Instant) -> Re
     // `--verify` turns the check on, as in `avrs play`.
     let options = ClientOptions {
         verify_signatures: target.verify,
+        open_sealed: target.unseal,
         token: target.token.clone(),
         ..ClientOptions::default()
     };
@@ -131,6 +136,7 @@ pub async fn run(target: &NativeTarget, viewer: &mut Viewer, end: Instant) -> Re
 /// Counts the frames of `watch` until `end`.
 async fn frames(watch: &mut Watch, viewer: &mut Viewer, end: Instant) -> Result<Ended> {
     let mut counted = 0u64;
+    let mut last_seq = None;
     let deadline = sleep_until(end);
     tokio::pin!(deadline);
     loop {
@@ -142,6 +148,13 @@ async fn frames(watch: &mut Watch, viewer: &mut Viewer, end: Instant) -> Result<
             break Ok(Ended::Closed);
         };
         viewer.on_media(frame.media.data.len());
+        if frame.sealed {
+            // Unopened: no stamp to read, so losses come from the frames'
+            // positions (every track's frames count).
+            let missed = last_seq.map_or(0, |last: u64| frame.seq.saturating_sub(last + 1));
+            viewer.on_lost(missed);
+        }
+        last_seq = Some(frame.seq);
         match frame.media.track {
             TrackKind::Audio => viewer.on_audio(),
             TrackKind::Video => {
@@ -149,6 +162,10 @@ async fn frames(watch: &mut Watch, viewer: &mut Viewer, end: Instant) -> Result<
                 viewer.on_bytes(usize::try_from(received - counted).unwrap_or(usize::MAX));
                 counted = received;
                 if frame.media.data.is_empty() {
+                    continue;
+                }
+                if frame.sealed {
+                    viewer.on_opaque_video();
                     continue;
                 }
                 if let Some(video) = &frame.configs.video {

@@ -152,16 +152,20 @@ impl Viewer {
         self.nal_length_size = size;
     }
 
+    /// A picture whose bytes cannot be read (sealed): counted, no stamp.
+    pub fn on_opaque_video(&mut self) {
+        self.on_picture();
+        self.result.unstamped += 1;
+    }
+
+    /// Frames known missing by other means than the stamps.
+    pub fn on_lost(&mut self, frames: u64) {
+        self.result.lost += frames;
+    }
+
     /// One picture as AVCC NAL units.
     pub fn on_avc_frame(&mut self, avcc: &[u8]) {
-        let now = Instant::now();
-        if self.result.ttff.is_none() {
-            let ttff = now - self.started;
-            self.result.ttff = Some(ttff);
-            self.result.active = Some((now, now));
-            record(&self.shared.ttff, &[micros(ttff)]);
-        }
-        self.result.video_frames += 1;
+        self.on_picture();
         let Some(stamp) = find_stamp(avcc, self.nal_length_size) else {
             self.result.unstamped += 1;
             return;
@@ -182,6 +186,18 @@ impl Viewer {
                 self.flush();
             }
         }
+    }
+
+    /// Time to first frame at the first picture; counts every one.
+    fn on_picture(&mut self) {
+        if self.result.ttff.is_none() {
+            let now = Instant::now();
+            let ttff = now - self.started;
+            self.result.ttff = Some(ttff);
+            self.result.active = Some((now, now));
+            record(&self.shared.ttff, &[micros(ttff)]);
+        }
+        self.result.video_frames += 1;
     }
 
     fn flush(&mut self) {
