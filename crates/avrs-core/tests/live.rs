@@ -3,7 +3,7 @@
 
 use avrs_core::live::{
     ContentLimits, ContentRegistry, Encoding, FrameVerdict, LiveContent, Protocol, PublishError,
-    TrackConfigs,
+    PushError, TrackConfigs,
 };
 use avrs_media::{AudioConfig, MediaFrame, TrackKind, VideoConfig};
 use bytes::Bytes;
@@ -558,4 +558,53 @@ fn a_relayed_frame_keeps_what_its_origin_signed() {
     publisher.push(video(1, false), Instant::now()).unwrap();
     assert_eq!(publisher.content().upstream_origin(), None);
     assert!(!publisher.content().is_sealed());
+}
+
+#[test]
+fn a_local_publisher_takes_over_from_a_relay_of_the_same_name() {
+    let reg = registry(ContentLimits::default());
+    let relay = reg.publish_relayed("live/moved", Instant::now()).unwrap();
+    relay.set_configs(video_configs());
+    let id = relay.content().id();
+    let mut viewer = relay.content().subscribe(Protocol::HttpFlv);
+    push_video(&relay, 0, 10, 10);
+    // A relay never takes over from a writer.
+    assert!(matches!(
+        reg.publish_relayed("live/moved", Instant::now()),
+        Err(PublishError::Busy(_))
+    ));
+
+    // The publisher moved here: it takes the content, same id, and the
+    // relay can no longer write, orphan or end it.
+    let local = reg.publish("live/moved", Instant::now()).unwrap();
+    assert_eq!(local.content().id(), id, "the same content goes on");
+    assert!(matches!(
+        relay.push(video(10, false), Instant::now()),
+        Err(PushError::TakenOver)
+    ));
+    relay.set_configs(TrackConfigs::default());
+    assert_eq!(*local.content().configs(), video_configs(), "configs kept");
+    relay.finish();
+    assert!(local.content().is_publishing() && !local.content().is_ended());
+    assert!(reg.get("live/moved").is_some());
+    push_video(&local, 0, 10, 10); // its own times, from 0
+    let frames = viewer.try_read(usize::MAX).frames;
+    assert_eq!(frames.len(), 20);
+    assert!(
+        frames[10].discontinuity,
+        "one discontinuity at the take-over"
+    );
+    let dts: Vec<i64> = frames.iter().map(|f| f.media.dts).collect();
+    assert!(dts.windows(2).all(|w| w[0] < w[1]), "monotonic: {dts:?}");
+    let reconnects = &local.content().stats.publisher_reconnects;
+    assert_eq!(reconnects.load(Ordering::Relaxed), 1);
+    // Nobody takes over from a local publisher.
+    assert!(matches!(
+        reg.publish("live/moved", Instant::now()),
+        Err(PublishError::Busy(_))
+    ));
+    assert!(matches!(
+        reg.publish_relayed("live/moved", Instant::now()),
+        Err(PublishError::Busy(_))
+    ));
 }

@@ -10,115 +10,13 @@ mod cluster_support;
 mod support;
 
 use cluster_support::*;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{have, publish_ffmpeg, wait_until};
 
 /// `heartbeat_interval` of the cluster_support configs.
 const HEARTBEAT: Duration = Duration::from_millis(200);
-
-/// An HTTP-FLV viewer on its own thread: when each video tag arrived.
-struct Viewer {
-    video: Arc<Mutex<Vec<Instant>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Viewer {
-    fn start(http: SocketAddr, path: &str) -> Self {
-        let video = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sink, stopped, path) = (video.clone(), stop.clone(), path.to_owned());
-        let thread = std::thread::spawn(move || read_flv(http, &path, &sink, &stopped));
-        Self {
-            video,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn frames(&self) -> usize {
-        self.video.lock().unwrap().len()
-    }
-
-    fn last(&self) -> Option<Instant> {
-        self.video.lock().unwrap().last().copied()
-    }
-}
-
-impl Drop for Viewer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Reads one HTTP-FLV response, recording each video tag, until it ends
-/// or `stop` is set. A refusal (not 200) is retried: the server may not
-/// have heard of the stream yet.
-fn read_flv(http: SocketAddr, path: &str, video: &Mutex<Vec<Instant>>, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(mut stream) = TcpStream::connect(http) else {
-            return;
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
-        let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: t\r\n\r\n");
-        if !read_tags(&mut stream, video, stop) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-/// Video tags of one response; false when it was not a 200.
-fn read_tags(stream: &mut TcpStream, video: &Mutex<Vec<Instant>>, stop: &AtomicBool) -> bool {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 65536];
-    let mut offset = None;
-    while !stop.load(Ordering::Relaxed) {
-        let n = match stream.read(&mut chunk) {
-            Ok(0) => return true,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
-            Err(_) => return true,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        let at = match offset {
-            Some(at) => at,
-            None => {
-                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                    continue;
-                };
-                if !buf.starts_with(b"HTTP/1.1 200") && !buf.starts_with(b"HTTP/1.0 200") {
-                    return false;
-                }
-                // FLV header (9) and the first previous-tag-size (4).
-                end + 4 + 13
-            }
-        };
-        let mut at = at;
-        while buf.len() >= at + 11 {
-            let size = u32::from_be_bytes([0, buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
-            if buf.len() < at + 11 + size + 4 {
-                break;
-            }
-            if buf[at] == 9 {
-                video.lock().unwrap().push(Instant::now());
-            }
-            at += 11 + size + 4;
-        }
-        offset = Some(at);
-    }
-    true
-}
 
 /// Every one of `ids` is alive with a state in `node`'s view.
 fn sees(node: &ClusterNode, ids: &[&str]) -> bool {
@@ -183,7 +81,7 @@ fn servers_keep_serving_while_the_host_is_down() {
         "B learns that A holds the stream: {}",
         members(&b)
     );
-    let first = Viewer::start(b.http, "/live/cam.flv");
+    let first = FlvViewer::start(b.http, "/live/cam.flv");
     assert!(
         wait_until(Duration::from_secs(10), || first.frames() >= 30),
         "a viewer of B plays A's stream through a relay"
@@ -226,7 +124,7 @@ fn servers_keep_serving_while_the_host_is_down() {
     );
 
     // A new viewer still starts on B, and B still balances.
-    let second = Viewer::start(b.http, "/live/cam.flv");
+    let second = FlvViewer::start(b.http, "/live/cam.flv");
     assert!(
         wait_until(Duration::from_secs(10), || second.frames() >= 30),
         "a new viewer starts on B with the host down"

@@ -123,6 +123,13 @@ pub(crate) struct Window {
     pub(crate) ended: bool,
     pub(crate) publisher_since: Option<Instant>,
     pub(crate) orphaned_since: Option<Instant>,
+    /// Which publisher may write: each new one (a return, a take-over)
+    /// counts one up, and a stale [`Publisher`](super::Publisher) can no
+    /// longer write, end or orphan the content.
+    publisher_gen: u64,
+    /// The publisher is a relay pulling from another node: a local
+    /// publisher of the same name takes over from it.
+    relayed: bool,
 }
 
 impl Window {
@@ -177,6 +184,8 @@ impl LiveContent {
                 ended: false,
                 publisher_since: Some(now),
                 orphaned_since: None,
+                publisher_gen: 0,
+                relayed: false,
             }),
             head: AtomicU64::new(0),
             ended: AtomicBool::new(false),
@@ -242,9 +251,9 @@ impl LiveContent {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn set_configs(&self, configs: TrackConfigs) {
+    pub(crate) fn set_configs(&self, configs: TrackConfigs, generation: u64) {
         let mut window = self.lock();
-        if *window.configs != configs {
+        if window.publisher_gen == generation && *window.configs != configs {
             window.configs = Arc::new(configs);
         }
     }
@@ -268,10 +277,20 @@ impl LiveContent {
             .is_some_and(|u| u.sealed)
     }
 
-    /// Appends one accepted frame and wakes the readers.
-    pub(crate) fn append(&self, mut media: MediaFrame, upstream: Option<Upstream>, now: Instant) {
+    /// Appends one accepted frame of publisher `generation` and wakes the
+    /// readers. False when that publisher has been taken over.
+    pub(crate) fn append(
+        &self,
+        mut media: MediaFrame,
+        upstream: Option<Upstream>,
+        now: Instant,
+        generation: u64,
+    ) -> bool {
         let next = {
             let mut window = self.lock();
+            if window.publisher_gen != generation {
+                return false;
+            }
             self.rebase(&mut window, &mut media);
             let seq = window.next_seq();
             if self.starts_group(&window, &media) {
@@ -288,6 +307,7 @@ impl LiveContent {
             window.next_seq()
         };
         self.announce(next);
+        true
     }
 
     fn rebase(&self, window: &mut Window, media: &mut MediaFrame) {
@@ -342,22 +362,57 @@ impl LiveContent {
         }
     }
 
-    pub(crate) fn publisher_left(&self, now: Instant) {
+    /// Publisher `generation` left (unless it was taken over).
+    pub(crate) fn publisher_left(&self, now: Instant, generation: u64) {
         let mut window = self.lock();
-        window.publisher_since = None;
-        window.orphaned_since = Some(now);
+        if window.publisher_gen == generation {
+            window.publisher_since = None;
+            window.orphaned_since = Some(now);
+        }
+    }
+
+    /// Whether `generation` is still the content's publisher.
+    pub(crate) fn is_publisher(&self, generation: u64) -> bool {
+        self.lock().publisher_gen == generation
     }
 
     /// A publisher took the name again within the reconnect window: the same
-    /// content goes on, with a discontinuity.
-    pub(crate) fn publisher_returned(&self, now: Instant) {
+    /// content goes on, with a discontinuity. Returns its generation.
+    pub(crate) fn publisher_returned(&self, now: Instant, relayed: bool) -> u64 {
         let mut window = self.lock();
-        window.publisher_since = Some(now);
-        window.orphaned_since = None;
-        window.pending_discontinuity = true;
+        Self::next_publisher(&mut window, now, relayed);
         self.stats
             .publisher_reconnects
             .fetch_add(1, Ordering::Relaxed);
+        window.publisher_gen
+    }
+
+    /// A local publisher of a name a relay is writing: it takes over (the
+    /// relay's frames are refused from now on) and the content goes on
+    /// with a discontinuity. `None` when the writer is not a relay.
+    pub(crate) fn take_over(&self, now: Instant) -> Option<u64> {
+        let mut window = self.lock();
+        if !window.relayed || window.publisher_since.is_none() {
+            return None;
+        }
+        Self::next_publisher(&mut window, now, false);
+        self.stats
+            .publisher_reconnects
+            .fetch_add(1, Ordering::Relaxed);
+        Some(window.publisher_gen)
+    }
+
+    /// Marks the (first) publisher of a new content as a relay.
+    pub(crate) fn set_relayed(&self) {
+        self.lock().relayed = true;
+    }
+
+    fn next_publisher(window: &mut Window, now: Instant, relayed: bool) {
+        window.publisher_gen += 1;
+        window.relayed = relayed;
+        window.publisher_since = Some(now);
+        window.orphaned_since = None;
+        window.pending_discontinuity = true;
     }
 
     pub(crate) fn end(&self) {

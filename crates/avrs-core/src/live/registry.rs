@@ -27,6 +27,9 @@ pub enum PublishError {
 pub enum PushError {
     #[error("frame rejected by a content hook: {0}")]
     Rejected(String),
+    /// A local publisher took the name over from this (relay) publisher.
+    #[error("a local publisher took the content over")]
+    TakenOver,
 }
 
 /// All live contents of a node, by name.
@@ -111,17 +114,43 @@ impl ContentRegistry {
     }
 
     /// Starts publishing `name`: a new content, or the same one again when
-    /// its publisher left less than `reconnect_timeout` ago.
+    /// its publisher left less than `reconnect_timeout` ago, or when a
+    /// relay is writing it (a publisher that moved here from another
+    /// server takes over from the relay of its old origin).
     pub fn publish(self: &Arc<Self>, name: &str, now: Instant) -> Result<Publisher, PublishError> {
+        self.start_publisher(name, now, false)
+    }
+
+    /// [`Self::publish`] for a relay pulling `name` from another node: it
+    /// never takes over from a writer, and a local publisher may take over
+    /// from it.
+    pub fn publish_relayed(
+        self: &Arc<Self>,
+        name: &str,
+        now: Instant,
+    ) -> Result<Publisher, PublishError> {
+        self.start_publisher(name, now, true)
+    }
+
+    fn start_publisher(
+        self: &Arc<Self>,
+        name: &str,
+        now: Instant,
+        relayed: bool,
+    ) -> Result<Publisher, PublishError> {
         validate_name(name)?;
         let mut contents = write(&self.contents);
-        let content = match contents.get(name) {
+        let (content, generation) = match contents.get(name) {
             Some(existing) if existing.is_publishing() => {
-                return Err(PublishError::Busy(name.to_owned()));
+                // A relay never takes over; a local publisher only from a relay.
+                match (!relayed).then(|| existing.take_over(now)).flatten() {
+                    Some(generation) => (existing.clone(), generation),
+                    None => return Err(PublishError::Busy(name.to_owned())),
+                }
             }
             Some(existing) if !existing.is_ended() => {
-                existing.publisher_returned(now);
-                existing.clone()
+                let generation = existing.publisher_returned(now, relayed);
+                (existing.clone(), generation)
             }
             _ => {
                 let content = Arc::new(LiveContent::new(
@@ -131,14 +160,18 @@ impl ContentRegistry {
                     now,
                 ));
                 contents.insert(name.to_owned(), content.clone());
+                if relayed {
+                    content.set_relayed();
+                }
                 // No receiver is not an error: nobody needs to know.
                 let _ = self.announcements.send(content.clone());
-                content
+                (content, 0)
             }
         };
         Ok(Publisher {
             registry: self.clone(),
             content,
+            generation,
         })
     }
 
@@ -178,6 +211,8 @@ impl ContentRegistry {
 pub struct Publisher {
     registry: Arc<ContentRegistry>,
     content: Arc<LiveContent>,
+    /// Which writer of the content this is (see `Window::publisher_gen`).
+    generation: u64,
 }
 
 impl Publisher {
@@ -187,7 +222,7 @@ impl Publisher {
 
     /// Sets the codec configurations that the next frames decode with.
     pub fn set_configs(&self, configs: TrackConfigs) {
-        self.content.set_configs(configs);
+        self.content.set_configs(configs, self.generation);
     }
 
     /// Passes the frame through the hooks, then appends it for every viewer.
@@ -221,21 +256,29 @@ impl Publisher {
         stats
             .bytes_in
             .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
-        self.content.append(frame, upstream, now);
-        Ok(())
+        match self.content.append(frame, upstream, now, self.generation) {
+            true => Ok(()),
+            false => Err(PushError::TakenOver),
+        }
     }
 
-    /// The publisher is gone for good (not a drop-out): end the content now.
+    /// The publisher is gone for good (not a drop-out): end the content
+    /// now, unless another publisher took it over.
     pub fn finish(self) {
-        write(&self.registry.contents).remove(self.content.name());
-        self.content.end();
+        // Under the registry's lock, as a take-over is.
+        let mut contents = write(&self.registry.contents);
+        if self.content.is_publisher(self.generation) {
+            contents.remove(self.content.name());
+            drop(contents);
+            self.content.end();
+        }
         // Drop then records the departure on an already-ended content.
     }
 }
 
 impl Drop for Publisher {
     fn drop(&mut self) {
-        self.content.publisher_left(Instant::now());
+        self.content.publisher_left(Instant::now(), self.generation);
     }
 }
 

@@ -14,9 +14,10 @@ use super::{Cluster, content_key, lock};
 use crate::context::NodeContext;
 use crate::native::client::{ClientOptions, Session};
 use avrs_cluster::{Requester, plan_route};
-use avrs_core::live::{LiveContent, Publisher, TrackConfigs, Upstream};
+use avrs_core::live::{LiveContent, Publisher, PushError, TrackConfigs, Upstream};
 use avrs_media::TrackKind;
 use avrs_proto::Hash32;
+use avrs_proto::avrs::quic::ContentOrigin;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,6 +113,8 @@ enum PullEnd {
     Idle,
     /// The parent stalled, refused or went away.
     Lost,
+    /// A publisher of this node took the name: the content is its now.
+    TakenOver,
 }
 
 async fn run(context: Arc<NodeContext>, cluster: Arc<Cluster>, name: String) {
@@ -119,6 +122,7 @@ async fn run(context: Arc<NodeContext>, cluster: Arc<Cluster>, name: String) {
         publisher: None,
         last_dts: [None, None],
         last_configs: None,
+        origin: None,
         watched_at: Instant::now(),
     };
     let mut exclude: Vec<Hash32> = Vec::new();
@@ -174,6 +178,8 @@ struct Relay {
     /// repeats after a re-route are not pushed twice.
     last_dts: [Option<i64>; 2],
     last_configs: Option<Arc<TrackConfigs>>,
+    /// Who signed the newest frame pulled.
+    origin: Option<Arc<ContentOrigin>>,
     watched_at: Instant,
 }
 
@@ -260,6 +266,9 @@ impl Relay {
                     .fetch_add(corrupted - corrupted_seen, Ordering::Relaxed);
                 corrupted_seen = corrupted;
             }
+            if let Some(signed) = &frame.signed {
+                self.follow_origin(context, name, &signed.origin);
+            }
             let track = usize::from(frame.media.track == TrackKind::Audio);
             if self.last_dts[track].is_some_and(|last| frame.media.dts <= last) {
                 continue;
@@ -277,7 +286,7 @@ impl Relay {
             }
             // Checked once here; forwarded with the origin's signature so
             // viewers of this relay verify the origin, not this node.
-            let _ = match frame.signed {
+            let pushed = match frame.signed {
                 Some(signed) => {
                     let upstream = Upstream {
                         origin: signed.origin,
@@ -295,14 +304,45 @@ impl Relay {
                 None if frame.sealed => continue,
                 None => publisher.push(frame.media, Instant::now()),
             };
+            if let Err(PushError::TakenOver) = pushed {
+                tracing::info!(stream = %name, "relay: a local publisher took the content over");
+                return PullEnd::TakenOver;
+            }
         }
+    }
+
+    /// A frame of another origin than the last ones: the publisher came
+    /// back on another server (a new content there, its own times). Here
+    /// that is a publisher reconnect: the local content goes on with a
+    /// discontinuity and rebased times, and the old origin's newest times
+    /// no longer say what is a repeat.
+    fn follow_origin(
+        &mut self,
+        context: &Arc<NodeContext>,
+        name: &str,
+        origin: &Arc<ContentOrigin>,
+    ) {
+        let same = self
+            .origin
+            .as_ref()
+            .is_none_or(|last| Arc::ptr_eq(last, origin) || **last == **origin);
+        if !same {
+            tracing::info!(stream = %name, "relay: the content has a new origin; continuing with a discontinuity");
+            // Dropping the publisher opens the reconnect window; taking the
+            // name again marks the discontinuity.
+            self.publisher = None;
+            self.last_dts = [None, None];
+            self.last_configs = None;
+            self.publisher(context, name);
+        }
+        self.origin = Some(origin.clone());
     }
 
     /// The local content, made on the first frame. `None` when a local
     /// publisher took the name meanwhile.
     fn publisher(&mut self, context: &Arc<NodeContext>, name: &str) -> Option<&Publisher> {
         if self.publisher.is_none() {
-            match context.registry.publish(name, Instant::now()) {
+            match context.registry.publish_relayed(name, Instant::now()) {
                 Ok(publisher) => self.publisher = Some(publisher),
                 Err(err) => {
                     tracing::info!(%err, stream = %name, "relay: name taken locally");

@@ -27,6 +27,10 @@ pub struct StreamInfo {
     pub uptime_seconds: f64,
     pub frames_in: u64,
     pub frames_dropped: u64,
+    /// Times the publisher came back within `reconnect_timeout` (for a
+    /// relayed content: times its origin changed, a publisher that moved
+    /// to another server).
+    pub publisher_reconnects: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
 }
@@ -60,6 +64,7 @@ impl StreamInfo {
             uptime_seconds: (uptime * 1000.0).round() / 1000.0,
             frames_in: stats.frames_in.load(Ordering::Relaxed),
             frames_dropped: stats.frames_dropped.load(Ordering::Relaxed),
+            publisher_reconnects: stats.publisher_reconnects.load(Ordering::Relaxed),
             bytes_in,
             bytes_out: stats.bytes_out.load(Ordering::Relaxed),
         }

@@ -121,6 +121,8 @@ impl Ingest {
                     Err(PushError::Rejected(why)) => {
                         tracing::debug!(stream = %self.name(), %why, "frame rejected by a content hook");
                     }
+                    // Only a relay's publisher is ever taken over.
+                    Err(PushError::TakenOver) => {}
                 }
             }
             TagMedia::EndOfSequence(_) | TagMedia::Skipped => {}

@@ -5,6 +5,10 @@
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
+mod flv;
+#[allow(unused_imports)]
+pub use flv::FlvViewer;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
