@@ -6,7 +6,7 @@
 //! [`Authorizer::changes`] fires. Every decision goes to the audit log.
 
 use crate::audit::{AuditEvent, AuditLog};
-use crate::cert::MemberCertificate;
+use crate::cert::{CertificateChain, MemberCertificate};
 use crate::config::{AuthConfig, PlayMode, PublishMode};
 use crate::error::AuthError;
 use crate::files;
@@ -289,8 +289,11 @@ impl Authorizer {
         self.finish(result, action, content_name, peer, now, true)
     }
 
-    /// A member certificate (armoured or binary) for `op`: issued by the
-    /// configured authority, not revoked, valid at `now`, roles allowing `op`.
+    /// A member certificate or chain (armoured or binary) for `op`: issued
+    /// by the configured authority, or by an operator it certified
+    /// ([`CertificateChain::verify`]: not revoked, valid at `now`), the
+    /// leaf's roles allowing `op`. The grant expires with the first
+    /// certificate of the path to expire.
     pub fn check_certificate(
         &self,
         cert: &[u8],
@@ -302,13 +305,13 @@ impl Authorizer {
                 "no ca_certificate_file configured: certificates cannot be checked".into(),
             )
         })?;
-        let cert =
-            MemberCertificate::from_armor(cert).or_else(|_| MemberCertificate::from_bytes(cert))?;
-        cert.verify(
+        let chain = CertificateChain::parse(cert)?;
+        let path = chain.verify(
             authority,
             &self.revocations.read().unwrap_or_else(|e| e.into_inner()),
             now,
         )?;
+        let cert = chain.leaf();
         if !crate::rbac::allowed(cert.roles, op) {
             return Err(AuthError::Forbidden {
                 role: cert.roles.to_string(),
@@ -317,7 +320,7 @@ impl Authorizer {
         }
         let mut grant = Grant::anonymous(Via::Certificate, "*");
         grant.subject = cert.member_id().to_hex();
-        grant.expires = Some(cert.not_after);
+        grant.expires = path.iter().map(|c| c.not_after).min();
         grant.serial = Some(cert.serial_hex());
         grant.attrs = cert.attrs.clone();
         Ok(grant)

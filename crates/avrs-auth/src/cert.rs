@@ -10,6 +10,12 @@
 //! attribute (key length u8, key, value length u16, value), envelope length
 //! u32, envelope. The envelope signs every byte before its length field.
 //! Armoured as base64 between `-----BEGIN AVRS CERTIFICATE-----` lines.
+//!
+//! A [`CertificateChain`] is a member's certificate (the leaf) followed by
+//! its issuer's: several armoured blocks in one file, or the binary forms
+//! back to back (each ends where its envelope does). An operator whose own
+//! certificate the authority signed may issue member certificates; the
+//! rules are [`CertificateChain::verify`]'s.
 
 use crate::error::CertError;
 use crate::revocation::{Revocations, RevokedKind};
@@ -25,6 +31,19 @@ pub const BEGIN: &str = "-----BEGIN AVRS CERTIFICATE-----";
 pub const END: &str = "-----END AVRS CERTIFICATE-----";
 /// Largest certificate accepted (an ML-DSA-65 one is about 7.3 KiB).
 pub const MAX_BYTES: usize = 16 * 1024;
+/// Most certificates in one chain: the member's, its issuer's and,
+/// optionally, the authority's own (ignored: trust comes from the node's
+/// configuration, never from the chain).
+pub const MAX_CHAIN: usize = 3;
+/// Largest chain accepted, binary.
+pub const MAX_CHAIN_BYTES: usize = MAX_CHAIN * MAX_BYTES;
+/// Operator levels allowed between the authority and a member. One is
+/// what the product needs; the walk in [`CertificateChain::path`] is
+/// general and stops here.
+pub const MAX_INTERMEDIATES: usize = 1;
+/// Roles whose holder may issue certificates, and roles only the
+/// authority itself may certify.
+const AUTHORITY_ROLES: Roles = Roles::HOST.union(Roles::OPERATOR);
 pub const MAX_ATTRS: usize = 32;
 pub const MAX_ATTR_KEY: usize = 64;
 pub const MAX_ATTR_VALUE: usize = 256;
@@ -128,29 +147,36 @@ impl MemberCertificate {
         out
     }
 
-    /// Reads the armoured text form.
+    /// Reads the armoured text form: exactly one certificate.
     pub fn from_armor(text: &[u8]) -> Result<Self, CertError> {
         if text.len() > MAX_BYTES * 2 {
             return Err(malformed("file too large"));
         }
-        let text = std::str::from_utf8(text).map_err(|_| malformed("not UTF-8 text"))?;
-        let inner = text
-            .trim()
-            .strip_prefix(BEGIN)
-            .and_then(|t| t.strip_suffix(END))
-            .ok_or_else(|| malformed(format!("expected {BEGIN} … {END}")))?;
-        let body: String = inner.split_whitespace().collect();
-        let bytes = STANDARD
-            .decode(body)
-            .map_err(|_| malformed("bad base64 in the armour"))?;
-        Self::from_bytes(&bytes)
+        match armor_bodies(text)?.as_slice() {
+            [body] => Self::from_bytes(&decode_armor_body(body)?),
+            bodies => Err(malformed(format!(
+                "expected one certificate, found {}",
+                bodies.len()
+            ))),
+        }
     }
 
-    /// Reads the binary form; every length is checked before it is used.
+    /// Reads the binary form: exactly one certificate.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CertError> {
         if bytes.len() > MAX_BYTES {
             return Err(malformed(format!("larger than {MAX_BYTES} bytes")));
         }
+        let (cert, rest) = Self::read_one(bytes)?;
+        if !rest.is_empty() {
+            return Err(malformed("bytes after the signature"));
+        }
+        Ok(cert)
+    }
+
+    /// Reads the certificate at the start of `bytes` and returns it with
+    /// the bytes after it (the next certificate of a chain). Every length
+    /// is checked before it is used.
+    pub fn read_one(bytes: &[u8]) -> Result<(Self, &[u8]), CertError> {
         let mut r = Reader { bytes, at: 0 };
         if r.take(8)? != MAGIC {
             return Err(malformed("not an AVRS certificate (magic)"));
@@ -185,13 +211,14 @@ impl MemberCertificate {
         check_attrs(&attrs)?;
         let signed = bytes[..r.at].to_vec();
         let envelope_len = r.u32()? as usize;
-        let envelope = r.take(envelope_len)?.to_vec();
-        if r.at != bytes.len() {
-            return Err(malformed("bytes after the signature"));
+        let envelope = r.take(envelope_len)?;
+        if r.at > MAX_BYTES {
+            return Err(malformed(format!("larger than {MAX_BYTES} bytes")));
         }
+        let envelope = envelope.to_vec();
         SignEnvelope::parse(&envelope)
             .map_err(|e| malformed(format!("signature envelope: {e}")))?;
-        Ok(Self {
+        let cert = Self {
             serial,
             public_key,
             roles,
@@ -201,7 +228,8 @@ impl MemberCertificate {
             attrs,
             signed,
             envelope,
-        })
+        };
+        Ok((cert, &bytes[r.at..]))
     }
 
     /// Checks, in order: issued by `authority`, signature, not revoked,
@@ -244,38 +272,306 @@ impl MemberCertificate {
     }
 }
 
+/// A member's certificate (the leaf) followed by certificates of its
+/// issuer: at most [`MAX_CHAIN`], no key certified twice. Only the leaf is
+/// required; a lone certificate is a chain of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateChain {
+    certs: Vec<MemberCertificate>,
+}
+
+impl CertificateChain {
+    /// A chain of `certs`, leaf first.
+    pub fn new(certs: Vec<MemberCertificate>) -> Result<Self, CertError> {
+        if certs.is_empty() {
+            return Err(malformed("no certificate"));
+        }
+        if certs.len() > MAX_CHAIN {
+            return Err(CertError::ChainTooLong);
+        }
+        // A key certified twice would let the path walk in circles; no
+        // honest chain needs it.
+        for (at, cert) in certs.iter().enumerate() {
+            if certs[..at]
+                .iter()
+                .any(|c| c.member_id() == cert.member_id())
+            {
+                return Err(malformed(format!(
+                    "the chain holds two certificates for member {}",
+                    cert.member_id().to_hex()
+                )));
+            }
+        }
+        Ok(Self { certs })
+    }
+
+    /// Reads the binary form: certificates back to back, leaf first.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CertError> {
+        if bytes.len() > MAX_CHAIN_BYTES {
+            return Err(malformed(format!(
+                "certificate chain larger than {MAX_CHAIN_BYTES} bytes"
+            )));
+        }
+        let mut certs = Vec::new();
+        let mut rest = bytes;
+        while !rest.is_empty() || certs.is_empty() {
+            if certs.len() == MAX_CHAIN {
+                return Err(CertError::ChainTooLong);
+            }
+            let (cert, next) = MemberCertificate::read_one(rest).map_err(|e| nth(&certs, e))?;
+            certs.push(cert);
+            rest = next;
+        }
+        Self::new(certs)
+    }
+
+    /// Reads the armoured form: one block per certificate, leaf first.
+    pub fn from_armor(text: &[u8]) -> Result<Self, CertError> {
+        if text.len() > MAX_CHAIN_BYTES * 2 {
+            return Err(malformed("file too large"));
+        }
+        let bodies = armor_bodies(text)?;
+        if bodies.len() > MAX_CHAIN {
+            return Err(CertError::ChainTooLong);
+        }
+        let mut certs = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let cert = decode_armor_body(body)
+                .and_then(|bytes| MemberCertificate::from_bytes(&bytes))
+                .map_err(|e| nth(&certs, e))?;
+            certs.push(cert);
+        }
+        Self::new(certs)
+    }
+
+    /// Either form: armoured when it starts (after blanks) with the
+    /// armour line, binary otherwise.
+    pub fn parse(bytes: &[u8]) -> Result<Self, CertError> {
+        if bytes.trim_ascii_start().starts_with(BEGIN.as_bytes()) {
+            Self::from_armor(bytes)
+        } else {
+            Self::from_bytes(bytes)
+        }
+    }
+
+    /// The member's own certificate.
+    pub fn leaf(&self) -> &MemberCertificate {
+        // `new` refuses an empty chain.
+        &self.certs[0]
+    }
+
+    /// Every certificate, leaf first.
+    pub fn certificates(&self) -> &[MemberCertificate] {
+        &self.certs
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.certs.iter().flat_map(|c| c.to_bytes()).collect()
+    }
+
+    pub fn to_armor(&self) -> String {
+        self.certs.iter().map(|c| c.to_armor()).collect()
+    }
+
+    /// The certificates from the leaf up to the one `authority` issued,
+    /// each the issuer of the one before (found by its member id). Nothing
+    /// is verified yet. Refused: an issuer that is neither the authority
+    /// nor in the chain (`WrongSigner`, wrapped in `Issuer` above the
+    /// leaf), and more than [`MAX_INTERMEDIATES`] levels.
+    pub fn path(&self, authority: &PublicKey) -> Result<Vec<&MemberCertificate>, CertError> {
+        let anchor = authority.id();
+        let mut path = vec![self.leaf()];
+        // Each round adds one certificate or returns: at most MAX_CHAIN.
+        for _ in 0..MAX_CHAIN {
+            let last = path[path.len() - 1];
+            if last.issuer == anchor {
+                return Ok(path);
+            }
+            // Member ids are unique in a chain, and one already on the path
+            // (a self-signed leaf, say) is no issuer.
+            let on_path = path.iter().any(|p| p.member_id() == last.issuer);
+            let issuer = if on_path {
+                None
+            } else {
+                self.certs.iter().find(|c| c.member_id() == last.issuer)
+            };
+            let Some(issuer) = issuer else {
+                let wrong = CertError::WrongSigner(last.issuer.to_hex());
+                return Err(if path.len() == 1 {
+                    wrong
+                } else {
+                    issuer_error(last, wrong)
+                });
+            };
+            if path.len() > MAX_INTERMEDIATES {
+                return Err(CertError::ChainTooDeep(last.member_id().to_hex()));
+            }
+            path.push(issuer);
+        }
+        Err(CertError::ChainTooLong)
+    }
+
+    /// The whole chain against `authority` at `now`. The leaf is accepted
+    /// when the authority issued it (as [`MemberCertificate::verify`]), or
+    /// an operator did whose certificate is in the chain and:
+    /// - was issued by the authority (one level only), verifies, is valid
+    ///   at `now`, and neither its serial nor its member id is revoked;
+    /// - holds the operator or host role;
+    /// - and the leaf does not carry the host or operator role.
+    ///
+    /// Every certificate on the path must also not be revoked by member id.
+    /// Any other certificate in the chain may only be the authority's own.
+    /// Returns the path (leaf first); the leaf holds only while every one
+    /// of them is valid.
+    pub fn verify(
+        &self,
+        authority: &PublicKey,
+        revoked: &Revocations,
+        now: u64,
+    ) -> Result<Vec<&MemberCertificate>, CertError> {
+        let path = self.path(authority)?;
+        self.check_off_path(&path, authority)?;
+        // From the top down, so a refused issuer is named before its leaf.
+        for (depth, cert) in path.iter().enumerate().rev() {
+            let signer = path.get(depth + 1).map_or(authority, |c| &c.public_key);
+            let checked = cert
+                .verify(signer, revoked, now)
+                .and_then(|()| check_member_revoked(cert, revoked));
+            if depth == 0 {
+                checked?;
+            } else {
+                checked.map_err(|e| issuer_error(cert, e))?;
+                check_delegation(cert, path[depth - 1].roles)?;
+            }
+        }
+        Ok(path)
+    }
+
+    /// Certificates not on `path` add nothing; only the authority's own is
+    /// tolerated (people append the CA certificate out of habit).
+    fn check_off_path(
+        &self,
+        path: &[&MemberCertificate],
+        authority: &PublicKey,
+    ) -> Result<(), CertError> {
+        for (at, cert) in self.certs.iter().enumerate() {
+            let id = cert.member_id();
+            if id != authority.id() && path.iter().all(|p| p.member_id() != id) {
+                return Err(malformed(format!(
+                    "certificate {} of the chain (member {}) is not on the way from the leaf to the authority",
+                    at + 1,
+                    id.to_hex()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `issuer`'s certificate lets it issue a certificate for `roles`:
+/// it must hold the operator (or host) role, and only the authority itself
+/// certifies host and operator. Also checked by `avrs cert issue --chain`.
+pub fn check_delegation(issuer: &MemberCertificate, roles: Roles) -> Result<(), CertError> {
+    let id = || issuer.member_id().to_hex();
+    if !issuer.roles.intersects(AUTHORITY_ROLES) {
+        return Err(CertError::IssuerNotAllowed {
+            issuer: id(),
+            roles: issuer.roles.to_string(),
+        });
+    }
+    if roles.intersects(AUTHORITY_ROLES) {
+        return Err(CertError::RoleEscalation {
+            issuer: id(),
+            roles: roles.intersection(AUTHORITY_ROLES).to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn check_member_revoked(cert: &MemberCertificate, revoked: &Revocations) -> Result<(), CertError> {
+    let member = cert.member_id().to_hex();
+    if revoked.contains(RevokedKind::Sub, &member) {
+        return Err(CertError::MemberRevoked(member));
+    }
+    Ok(())
+}
+
+fn issuer_error(issuer: &MemberCertificate, reason: CertError) -> CertError {
+    CertError::Issuer {
+        issuer: issuer.member_id().to_hex(),
+        reason: Box::new(reason),
+    }
+}
+
+/// Names which certificate of a chain a parse error is about, past the
+/// first (whose errors read as before chains existed).
+fn nth(read: &[MemberCertificate], e: CertError) -> CertError {
+    match e {
+        CertError::Malformed(why) if !read.is_empty() => malformed(format!(
+            "certificate {} of the chain: {why}",
+            read.len() + 1
+        )),
+        other => other,
+    }
+}
+
+/// The base64 bodies of the armoured blocks of `text`, in order; only
+/// blanks may lie around them. Stops after `MAX_CHAIN + 1` blocks: a longer
+/// file is refused either way.
+fn armor_bodies(text: &[u8]) -> Result<Vec<&str>, CertError> {
+    let text = std::str::from_utf8(text).map_err(|_| malformed("not UTF-8 text"))?;
+    let expected = || malformed(format!("expected {BEGIN} … {END}"));
+    let mut rest = text.trim_start();
+    let mut bodies = Vec::new();
+    while !rest.is_empty() && bodies.len() <= MAX_CHAIN {
+        let inner = rest.strip_prefix(BEGIN).ok_or_else(expected)?;
+        let (body, next) = inner.split_once(END).ok_or_else(expected)?;
+        bodies.push(body);
+        rest = next.trim_start();
+    }
+    if bodies.is_empty() {
+        return Err(expected());
+    }
+    Ok(bodies)
+}
+
+fn decode_armor_body(body: &str) -> Result<Vec<u8>, CertError> {
+    let body: String = body.split_whitespace().collect();
+    STANDARD
+        .decode(body)
+        .map_err(|_| malformed("bad base64 in the armour"))
+}
+
 impl crate::Authorizer {
-    /// A member certificate presented to join a cluster (binary form):
-    /// issued by `host` (the cluster host's own key) or, failing that, by
-    /// the configured authority (`ca_certificate_file`); valid at `now`;
-    /// neither its serial nor its member id in this node's revocation list.
-    /// What it certifies (member id, roles) is the caller's check.
+    /// A member certificate presented to join a cluster (binary chain):
+    /// anchored at `host` (the cluster host's own key) when its path leads
+    /// there, else at the configured authority (`ca_certificate_file`);
+    /// then [`CertificateChain::verify`] at `now` against this node's
+    /// revocation list. What the leaf certifies (member id, roles) is the
+    /// caller's check. Returns the leaf.
     pub fn check_join_certificate(
         &self,
         bytes: &[u8],
         host: &PublicKey,
         now: u64,
     ) -> Result<MemberCertificate, crate::AuthError> {
-        let cert = MemberCertificate::from_bytes(bytes)?;
-        if cert.issuer == host.id() {
-            let revoked = self.revocations.read().unwrap_or_else(|e| e.into_inner());
-            cert.verify(host, &revoked, now)?;
-        } else {
-            // Without a configured authority the only one is the host.
-            self.check_certificate(bytes, crate::Operation::MemberRequestAdd, now)
-                .map_err(|e| match e {
-                    crate::AuthError::Config(_) => {
-                        CertError::WrongSigner(cert.issuer.to_hex()).into()
-                    }
-                    other => other,
-                })?;
+        let chain = CertificateChain::from_bytes(bytes)?;
+        match chain.path(host) {
+            Ok(_) => {
+                let revoked = self.revocations.read().unwrap_or_else(|e| e.into_inner());
+                chain.verify(host, &revoked, now)?;
+            }
+            Err(not_host) => {
+                // Without a configured authority the only one is the host,
+                // and why the chain does not lead to it is the answer.
+                self.check_certificate(bytes, crate::Operation::MemberRequestAdd, now)
+                    .map_err(|e| match e {
+                        crate::AuthError::Config(_) => not_host.into(),
+                        other => other,
+                    })?;
+            }
         }
-        let member = cert.member_id().to_hex();
-        let revoked = self.revocations.read().unwrap_or_else(|e| e.into_inner());
-        if revoked.contains(RevokedKind::Sub, &member) {
-            return Err(crate::AuthError::Revoked(format!("member {member}")));
-        }
-        Ok(cert)
+        Ok(chain.leaf().clone())
     }
 }
 

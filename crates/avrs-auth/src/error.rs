@@ -80,6 +80,37 @@ pub enum CertError {
     WrongSigner(String),
     #[error("signature does not verify")]
     BadSignature,
+    /// The member id (SHA3-256 of the certified key) is revoked.
+    #[error("member {0} is revoked")]
+    MemberRevoked(String),
+    /// More certificates in one chain than [`crate::cert::MAX_CHAIN`].
+    #[error(
+        "a certificate chain holds at most {} certificates (the member's, its issuer's, the authority's)",
+        crate::cert::MAX_CHAIN
+    )]
+    ChainTooLong,
+    /// The leaf's issuer is certified by another operator, not by the
+    /// authority: one operator level at most.
+    #[error(
+        "issuer {0} is not certified by the authority itself: at most one operator between the authority and a member"
+    )]
+    ChainTooDeep(String),
+    /// The certificate of the operator that issued the leaf was refused.
+    #[error("issuer certificate {issuer}: {reason}")]
+    Issuer {
+        issuer: String,
+        reason: Box<CertError>,
+    },
+    /// The leaf's issuer holds neither the operator nor the host role.
+    #[error(
+        "issuer {issuer} holds roles {roles}: only an operator (or host) certificate may issue member certificates"
+    )]
+    IssuerNotAllowed { issuer: String, roles: String },
+    /// An issuer below the authority certified the host or operator role.
+    #[error(
+        "issuer {issuer} may not certify roles {roles}: only the authority itself certifies host and operator"
+    )]
+    RoleEscalation { issuer: String, roles: String },
 }
 
 impl AuthError {
@@ -90,7 +121,9 @@ impl AuthError {
             AuthError::BadSignature => RetCode::SignIncorrect,
             AuthError::WrongAlgorithm(_) => RetCode::SignIncorrect,
             AuthError::WrongContent { .. } => RetCode::SessionContentIdWrong,
-            AuthError::Certificate(CertError::Malformed(_)) => RetCode::MemberInfoProblem,
+            AuthError::Certificate(CertError::Malformed(_) | CertError::ChainTooLong) => {
+                RetCode::MemberInfoProblem
+            }
             AuthError::Certificate(CertError::BadSignature) => RetCode::SignIncorrect,
             AuthError::Certificate(CertError::WrongSigner(_)) => RetCode::SignAlien,
             AuthError::Config(_) => RetCode::Error,

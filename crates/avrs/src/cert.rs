@@ -3,21 +3,28 @@
 //! ```text
 //! avrs cert issue --ca-key HOST.key (--member-key M.key | --member-pub HEX | --self) \
 //!                 --roles server --attr region=eu --valid-for 30d --out FILE [--force]
+//! avrs cert issue --ca-key OPERATOR.key --chain OPERATOR.crt --member-key M.key ... --out FILE
 //! avrs cert show FILE [--ca CA.crt]
 //! ```
 //!
 //! `--self` makes the authority's own certificate: the file
-//! `ca_certificate_file` names on every node.
+//! `ca_certificate_file` names on every node. `--chain` is for an
+//! operator: its own certificate (which the authority issued) is written
+//! after the member's, so the member gets one file that verifies offline.
+//! `show` prints every certificate of a file; with `--ca` it checks the
+//! whole chain against that authority (no revocation list: that is the
+//! node's).
 
 use anyhow::{Context, Result, bail};
 use avrs_auth::MemberCertificate;
+use avrs_auth::cert::{CertificateChain, check_delegation};
 use avrs_auth::revocation::Revocations;
 use avrs_crypto::{Algorithm, PublicKey, keyfile};
 use avrs_proto::avrs::Roles;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct CertArgs {
@@ -27,12 +34,15 @@ pub struct CertArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum CertCommand {
-    /// Sign a member certificate with the authority's key.
+    /// Sign a member certificate with the authority's key, or with an
+    /// operator's (--chain).
     Issue(IssueArgs),
-    /// Print a certificate; with --ca, check it too.
+    /// Print a certificate file, every certificate of a chain; with --ca,
+    /// check the whole chain too.
     Show {
         file: PathBuf,
-        /// The authority's certificate to check against.
+        /// The authority's self-signed certificate to check against (the
+        /// file ca_certificate_file names).
         #[arg(long, value_name = "FILE")]
         ca: Option<PathBuf>,
     },
@@ -41,9 +51,16 @@ enum CertCommand {
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("member").required(true).args(["member_key", "member_pub", "self_signed"]))]
 struct IssueArgs {
-    /// The authority's (cluster host's or an operator's) private key file.
+    /// The issuer's private key file: the authority's (cluster host's or
+    /// CA's), or an operator's with --chain.
     #[arg(long, value_name = "FILE")]
     ca_key: PathBuf,
+    /// The issuer's own certificate (an operator's, issued by the
+    /// authority with the operator role), written after the new one in
+    /// --out so the member gets one file. Operators may not certify the
+    /// host or operator role; the new certificate ends no later than this.
+    #[arg(long, value_name = "FILE", conflicts_with = "self_signed")]
+    chain: Option<PathBuf>,
     /// The member's private key file (only its public key is used).
     #[arg(long, value_name = "FILE")]
     member_key: Option<PathBuf>,
@@ -62,8 +79,10 @@ struct IssueArgs {
     /// Validity from now: 30d, 12h, ….
     #[arg(long, value_name = "DUR", default_value = "365d")]
     valid_for: String,
+    /// Where to write the certificate (then the --chain certificates).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Replace --out if it exists.
     #[arg(long)]
     force: bool,
 }
@@ -103,40 +122,124 @@ fn issue(args: IssueArgs) -> Result<()> {
     }
     let valid = crate::token::parse_duration_secs(&args.valid_for).context("--valid-for")?;
     let now = avrs_auth::unix_now();
-    let cert = MemberCertificate::issue(&ca, &subject, roles, attrs, now, now + valid)?;
+    let issuer = args
+        .chain
+        .as_deref()
+        .map(|path| issuer_chain(path, &ca, roles, now))
+        .transpose()?;
+    let mut not_after = now.saturating_add(valid);
+    if let Some(issuer) = &issuer {
+        not_after = clamp_to_issuer(not_after, issuer.leaf());
+    }
+    let cert = MemberCertificate::issue(&ca, &subject, roles, attrs, now, not_after)?;
+    let mut certs = vec![cert];
+    certs.extend(issuer.iter().flat_map(|c| c.certificates().iter().cloned()));
+    let chain = CertificateChain::new(certs).context("--chain")?;
+    write_new(&args.out, args.force, chain.to_armor().as_bytes())?;
+    print_chain(&chain);
+    Ok(())
+}
+
+/// Writes `out` (mode 0644: certificates are public), refusing to replace
+/// an existing file unless `force`.
+fn write_new(out: &Path, force: bool, bytes: &[u8]) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).mode(0o644);
-    if args.force {
+    if force {
         options.create(true).truncate(true);
     } else {
         options.create_new(true);
     }
-    let mut file = options.open(&args.out).with_context(|| {
-        format!(
-            "cannot create {} (use --force to replace)",
-            args.out.display()
-        )
-    })?;
-    file.write_all(cert.to_armor().as_bytes())?;
+    let mut file = options
+        .open(out)
+        .with_context(|| format!("cannot create {} (use --force to replace)", out.display()))?;
+    file.write_all(bytes)?;
     file.sync_all()?;
-    print_cert(&cert);
     Ok(())
 }
 
-fn show(path: &std::path::Path, ca: Option<&std::path::Path>) -> Result<()> {
-    let read = |p: &std::path::Path| {
-        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
-    };
-    let cert = MemberCertificate::from_armor(&read(path)?)
+/// The `--chain` file: its first certificate must be the issuing key's,
+/// valid now, and allowed to issue `roles` (the rules every node applies).
+fn issuer_chain(
+    path: &Path,
+    key: &avrs_crypto::SigningKey,
+    roles: Roles,
+    now: u64,
+) -> Result<CertificateChain> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let chain = CertificateChain::from_armor(&text)
+        .with_context(|| format!("--chain {}", path.display()))?;
+    let own = chain.leaf();
+    if own.member_id() != key.id() {
+        bail!(
+            "--chain {}: its certificate is for member {}, but --ca-key is {}",
+            path.display(),
+            own.member_id().to_hex(),
+            key.id().to_hex()
+        );
+    }
+    if now < own.not_before || now >= own.not_after {
+        bail!(
+            "--chain {}: the issuer's certificate is valid from {} to {} (unix time), not now",
+            path.display(),
+            own.not_before,
+            own.not_after
+        );
+    }
+    check_delegation(own, roles).with_context(|| format!("--chain {}", path.display()))?;
+    Ok(chain)
+}
+
+/// A certificate is accepted only while its issuer's is valid, so one
+/// that outlives it would promise what it cannot give.
+fn clamp_to_issuer(not_after: u64, issuer: &MemberCertificate) -> u64 {
+    if not_after <= issuer.not_after {
+        return not_after;
+    }
+    eprintln!(
+        "note: the issuer's certificate ends at {} (unix time); the new one ends then too",
+        issuer.not_after
+    );
+    issuer.not_after
+}
+
+fn show(path: &Path, ca: Option<&Path>) -> Result<()> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let chain = CertificateChain::from_armor(&read(path)?)
         .with_context(|| format!("{}", path.display()))?;
-    print_cert(&cert);
+    print_chain(&chain);
     if let Some(ca) = ca {
         let now = avrs_auth::unix_now();
-        let authority = MemberCertificate::from_armor(&read(ca)?)?.authority_key(now)?;
-        cert.verify(&authority, &Revocations::default(), now)?;
-        println!("verified: signed by {}, valid now", authority.id().to_hex());
+        let authority = MemberCertificate::from_armor(&read(ca)?)
+            .and_then(|c| c.authority_key(now))
+            .with_context(|| format!("--ca {}", ca.display()))?;
+        let path = chain.verify(&authority, &Revocations::default(), now)?;
+        let until = path.iter().map(|c| c.not_after).min().unwrap_or_default();
+        match path.get(1) {
+            None => println!("verified: signed by {}, valid now", authority.id().to_hex()),
+            Some(operator) => println!(
+                "verified: signed by operator {}, certified by {}; valid now",
+                operator.member_id().to_hex(),
+                authority.id().to_hex()
+            ),
+        }
+        println!("valid_until: {until}");
     }
     Ok(())
+}
+
+/// Every certificate, leaf first; a lone one prints as it always did.
+fn print_chain(chain: &CertificateChain) {
+    let certs = chain.certificates();
+    for (at, cert) in certs.iter().enumerate() {
+        if certs.len() > 1 {
+            if at > 0 {
+                println!();
+            }
+            println!("certificate: {} of {}", at + 1, certs.len());
+        }
+        print_cert(cert);
+    }
 }
 
 fn print_cert(cert: &MemberCertificate) {

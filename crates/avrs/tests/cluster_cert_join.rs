@@ -4,6 +4,12 @@
 //! is alive without `avrs cluster approve`; a server whose certificate
 //! another key signed waits for the operator (the host's audit log says
 //! why) and is alive once approved.
+//!
+//! Chains: a server whose certificate an operator issued (`avrs cert issue
+//! --chain`), the operator's own certificate signed by the host's key, is
+//! admitted; when the operator's certificate lacks the operator role the
+//! CLI refuses to issue, a hand-made chain is refused by the host, and the
+//! request waits (the audit log names the issuer's roles).
 
 mod cluster_support;
 mod support;
@@ -124,4 +130,168 @@ fn a_certificate_signed_by_the_host_admits_a_member() {
         members(&host)
     );
     drop((stranger, certified, host));
+}
+
+/// `avrs` with `args`; its output, or a failure with its stderr.
+fn avrs(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_avrs"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Keys for a host, an operator and a member in `dir` (`NAME/node.key`),
+/// and `operator.crt`: the operator's certificate from the host's key with
+/// `operator_roles`. Returns the ids: host, operator, member.
+fn operator_setup(dir: &Path, operator_roles: &str) -> [String; 3] {
+    let ids = ["host", "operator", "member"].map(|n| make_key(&dir.join(n)));
+    let key = |n: &str| dir.join(n).join("node.key");
+    issue_certificate(
+        &key("host"),
+        &key("operator"),
+        operator_roles,
+        &dir.join("operator.crt"),
+    );
+    ids
+}
+
+fn start_host(dir: &Path) -> ClusterNode {
+    let host_config = write_config(&dir.join("host"), "host", None);
+    drop_lines(&host_config, "members_file");
+    start(&host_config)
+}
+
+#[test]
+fn a_certificate_from_an_operator_the_host_certified_admits_a_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let ids = operator_setup(dir, "operator");
+    let key = |n: &str| dir.join(n).join("node.key");
+    let member_crt = dir.join("member").join("member.crt");
+    let issued = avrs(&[
+        "cert".as_ref(),
+        "issue".as_ref(),
+        "--ca-key".as_ref(),
+        key("operator").as_os_str(),
+        "--chain".as_ref(),
+        dir.join("operator.crt").as_os_str(),
+        "--member-key".as_ref(),
+        key("member").as_os_str(),
+        "--roles".as_ref(),
+        "server".as_ref(),
+        "--valid-for".as_ref(),
+        "1h".as_ref(),
+        "--out".as_ref(),
+        member_crt.as_os_str(),
+    ]);
+    stdout_of(&issued);
+    let text = std::fs::read_to_string(&member_crt).unwrap();
+    assert_eq!(
+        text.matches("-----BEGIN AVRS CERTIFICATE-----").count(),
+        2,
+        "the member's certificate, then the operator's: {text}"
+    );
+    // `cert show --ca` checks the whole chain against the host's key.
+    let ca = dir.join("ca.crt");
+    let self_signed = avrs(&[
+        "cert".as_ref(),
+        "issue".as_ref(),
+        "--ca-key".as_ref(),
+        key("host").as_os_str(),
+        "--self".as_ref(),
+        "--roles".as_ref(),
+        "host".as_ref(),
+        "--out".as_ref(),
+        ca.as_os_str(),
+    ]);
+    stdout_of(&self_signed);
+    let shown = stdout_of(&avrs(&[
+        "cert".as_ref(),
+        "show".as_ref(),
+        member_crt.as_os_str(),
+        "--ca".as_ref(),
+        ca.as_os_str(),
+    ]));
+    assert!(shown.contains("certificate: 2 of 2"), "{shown}");
+    assert!(
+        shown.contains(&format!("verified: signed by operator {}", ids[1])),
+        "{shown}"
+    );
+
+    let host = start_host(dir);
+    let member = start(&member_config(&dir.join("member"), &host));
+    assert!(
+        wait_until(Duration::from_secs(15), || alive(&host, &ids[2])),
+        "the operator-certified server is alive in the host's view: {}",
+        members(&host)
+    );
+    let allowed = audit_lines(&dir.join("host"), &ids[2]);
+    assert!(
+        allowed.iter().any(|e| e["result"] == "allow"),
+        "the host audits the admission: {allowed:?}"
+    );
+    drop((member, host));
+}
+
+#[test]
+fn a_certificate_from_a_non_operator_does_not_admit() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let ids = operator_setup(dir, "server");
+    let key = |n: &str| dir.join(n).join("node.key");
+    let member_crt = dir.join("member").join("member.crt");
+    // The CLI refuses at once...
+    let refused = avrs(&[
+        "cert".as_ref(),
+        "issue".as_ref(),
+        "--ca-key".as_ref(),
+        key("operator").as_os_str(),
+        "--chain".as_ref(),
+        dir.join("operator.crt").as_os_str(),
+        "--member-key".as_ref(),
+        key("member").as_os_str(),
+        "--roles".as_ref(),
+        "server".as_ref(),
+        "--out".as_ref(),
+        member_crt.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("holds roles server"),
+        "{stderr}"
+    );
+    assert!(!member_crt.exists());
+    // ...so the chain is made by hand: the leaf, then the issuer's.
+    let leaf = dir.join("leaf.crt");
+    issue_certificate(&key("operator"), &key("member"), "server", &leaf);
+    let chain = std::fs::read_to_string(&leaf).unwrap()
+        + &std::fs::read_to_string(dir.join("operator.crt")).unwrap();
+    std::fs::write(&member_crt, chain).unwrap();
+
+    let host = start_host(dir);
+    let member = start(&member_config(&dir.join("member"), &host));
+    assert!(
+        wait_until(Duration::from_secs(10), || pending(&host).contains(&ids[2])),
+        "the request waits for the operator: {}",
+        members(&host)
+    );
+    assert!(!alive(&host, &ids[2]), "not admitted by its certificate");
+    let denied = audit_lines(&dir.join("host"), &ids[2]);
+    assert!(
+        denied.iter().any(|e| e["result"] == "deny"
+            && e["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains(&format!("issuer {} holds roles server", ids[1])))),
+        "the host audits why the chain was refused: {denied:?}"
+    );
+    drop((member, host));
 }

@@ -1,7 +1,8 @@
 //! Admission by certificate: a JOIN that carries a member certificate
 //! issued by the host's key (or by the configured `ca_certificate_file`
-//! authority), valid now, not revoked, for the very member asking and for
-//! the roles it asks, is approved without an operator. Any other
+//! authority), or by an operator whose certificate, next in the chain, one
+//! of them issued; valid now, not revoked, for the very member asking and
+//! for the roles it asks, is approved without an operator. Any other
 //! certificate leaves the request waiting for `avrs cluster approve`, and
 //! the reason is logged and audited.
 
@@ -31,7 +32,8 @@ pub(super) fn check(
         Ok(cert) => cert,
         Err(AuthError::Certificate(CertError::WrongSigner(issuer))) => {
             return Some(Verdict::Refused(format!(
-                "issued by {issuer}, neither this host's key nor the ca_certificate_file authority"
+                "issued by {issuer}: not this host's key, the ca_certificate_file authority, \
+                 or an operator they certified (its certificate next in the chain)"
             )));
         }
         Err(why) => return Some(Verdict::Refused(why.to_string())),
@@ -123,5 +125,33 @@ mod tests {
             check(&join(&member, Some(good[..40].to_vec()))),
             "malformed",
         );
+    }
+
+    /// A chain: the member's certificate, then that of the operator who
+    /// issued it, which the host's key issued.
+    #[test]
+    fn an_operator_the_host_certified_admits_its_members() {
+        let (host, operator, member) = (key(1), key(4), key(2));
+        let auth = Authorizer::embedded(Vec::new(), None);
+        let check = |join: &JoinRequest| super::check(&auth, join, host.public_key(), NOW);
+        let leaf = cert(&operator, &member, Roles::SERVER, NOW + 60);
+        let chain = |operator_roles: Roles, member_roles: Roles| {
+            let leaf = cert(&operator, &member, member_roles, NOW + 60);
+            [leaf, cert(&host, &operator, operator_roles, NOW + 60)].concat()
+        };
+        let good = chain(Roles::OPERATOR, Roles::SERVER);
+        assert!(matches!(
+            check(&join(&member, Some(good.clone()))),
+            Some(Verdict::Admits(_))
+        ));
+        let by_server = chain(Roles::SERVER, Roles::SERVER);
+        refused(check(&join(&member, Some(by_server))), "holds roles server");
+        let escalated = chain(Roles::OPERATOR, Roles::SERVER | Roles::OPERATOR);
+        refused(
+            check(&join(&member, Some(escalated))),
+            "may not certify roles operator",
+        );
+        // The operator's certificate left out: its issuer is unknown.
+        refused(check(&join(&member, Some(leaf))), "issued by");
     }
 }

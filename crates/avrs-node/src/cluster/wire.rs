@@ -7,8 +7,8 @@
 //! datagram = kind u8 · body
 //!   1 GOSSIP  body = avrs_cluster sealed datagram
 //!   2 JOIN    body = signed(cluster u8[32] · unix_secs u64 · roles u16 · member MemberId
-//!                             [· cert_len u16 · cert])   cert: a member certificate,
-//!                             binary, at most 16 KiB; absent = none
+//!                             [· cert_len u16 · cert])   cert: a member certificate
+//!                             or chain (leaf first), binary, at most 48 KiB; absent = none
 //!   3 ROSTER  body = signed(cluster u8[32] · unix_secs u64 · count u16 · count × entry)
 //!             entry = algorithm u32 · key_len u16 · key · member MemberId
 //! signed(p) = p_len u16 · p · dap_sign_t (SHA3-256, key embedded)
@@ -27,8 +27,10 @@ pub const KIND_ROSTER: u8 = 3;
 pub const MAX_ROSTER: usize = 256;
 /// Largest public key accepted (ML-DSA-65 keys are 1,952 bytes).
 const MAX_KEY_LEN: usize = 4096;
-/// Largest member certificate a JOIN carries (an ML-DSA-65 one is ~7 KiB).
-pub const MAX_CERT_LEN: usize = avrs_auth::cert::MAX_BYTES;
+/// Largest member certificate chain a JOIN carries (an ML-DSA-65
+/// certificate is ~7 KiB; a chain holds at most three). With the fixed
+/// part and the signature the datagram stays under UDP's 65,507 bytes.
+pub const MAX_CERT_LEN: usize = avrs_auth::cert::MAX_CHAIN_BYTES;
 /// A JOIN's fixed part: cluster, time, roles, member.
 const JOIN_FIXED_LEN: usize = 32 + 8 + 2 + MemberId::ENCODED_LEN;
 
@@ -51,7 +53,7 @@ pub struct JoinRequest {
     pub member: MemberId,
     /// The key that signed the request; its id must be `member.key`.
     pub key: PublicKey,
-    /// A member certificate (binary form) the host may admit it by.
+    /// A member certificate or chain (binary form) the host may admit it by.
     pub certificate: Option<Vec<u8>>,
 }
 
@@ -285,6 +287,24 @@ mod tests {
             let forged = signed(KIND_JOIN, &p, &k).unwrap();
             assert!(decode_join(&forged[1..]).is_err(), "{tail:?}");
         }
+    }
+
+    /// The largest chain, signed by the largest key, still fits one UDP
+    /// datagram (IPv4: 65,507 bytes of payload).
+    #[test]
+    fn the_largest_join_fits_a_datagram() {
+        let k = SigningKey::from_seed(Algorithm::MlDsa65, &[1; 32]).unwrap();
+        let join = JoinRequest {
+            cluster: Hash32([9; 32]),
+            unix_secs: 5,
+            roles: Roles::SERVER,
+            member: member(&k),
+            key: k.public_key().clone(),
+            certificate: Some(vec![7; MAX_CERT_LEN]),
+        };
+        let bytes = encode_join(&join, &k).unwrap();
+        assert!(bytes.len() <= 65_507, "{}", bytes.len());
+        assert_eq!(decode_join(&bytes[1..]).unwrap(), join);
     }
 
     #[test]
