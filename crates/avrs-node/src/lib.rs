@@ -62,6 +62,10 @@ pub struct NodeOptions {
     pub https_address: Option<SocketAddr>,
     /// RTMPS listener; needs `tls`. `None`: no RTMPS.
     pub rtmps_address: Option<SocketAddr>,
+    /// Without `tls`: where QUIC's self-signed certificate is kept, made
+    /// at the first start, so players' pins hold across restarts
+    /// (`DATA_DIR/native-tls`). `None`: a new one each start.
+    pub native_certificate_dir: Option<std::path::PathBuf>,
 }
 
 impl NodeOptions {
@@ -86,6 +90,7 @@ impl NodeOptions {
             tls: None,
             https_address: None,
             rtmps_address: None,
+            native_certificate_dir: None,
         }
     }
 
@@ -114,6 +119,7 @@ impl NodeOptions {
             tls: None,
             https_address: config.https_listen(),
             rtmps_address: config.rtmps_listen(),
+            native_certificate_dir: None,
         }
     }
 }
@@ -125,6 +131,8 @@ pub struct Node {
     pub rtmp_address: SocketAddr,
     pub http_address: SocketAddr,
     pub quic_address: SocketAddr,
+    /// The SHA-256 of the QUIC certificate: what native players pin.
+    pub quic_certificate: native::tls::Fingerprint,
     /// The gossip socket, when in a cluster.
     pub gossip_address: Option<SocketAddr>,
     /// Bound HTTPS address, when the node serves HTTPS.
@@ -163,11 +171,12 @@ impl Node {
         let rtmp_address = rtmp.local_addr()?;
         let http_address = http.local_addr()?;
         let shutdown = CancellationToken::new();
-        let (quic_address, native) = native::bind(
+        let (quic_address, quic_certificate, native) = native::bind(
             options.quic_address,
             context.clone(),
             options.max_connections,
             options.quic_max_mtu,
+            options.native_certificate_dir.as_deref(),
             shutdown.clone(),
         )
         .await?;
@@ -221,6 +230,7 @@ impl Node {
             rtmp_address,
             http_address,
             quic_address,
+            quic_certificate,
             gossip_address,
             https_address,
             rtmps_address,

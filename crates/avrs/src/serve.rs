@@ -173,6 +173,8 @@ async fn serve_until_stopped(
     let stream_key = crate::stream_key::load_or_create(&config.data_dir)?;
     let mut options = NodeOptions::from_config(&config);
     options.tls = tls;
+    // Kept so native players' first-contact pins hold across restarts.
+    options.native_certificate_dir = Some(config.data_dir.join("native-tls"));
     options.publish_policy.stream_key = Some(stream_key.clone());
     let authorizer = avrs_auth::Authorizer::load(&auth, Some(stream_key.clone()))
         .context("cannot set up authentication ([auth] section)")?;
@@ -188,6 +190,9 @@ async fn serve_until_stopped(
         println!("{line}");
     }
     println!("content signed by node id {}", hex::encode(node_key.id().0));
+    // What `avrs play` pins at first contact (or takes as --pin): tests
+    // and operators read this line.
+    println!("native certificate {}", node.quic_certificate);
     if let Some(gossip) = node.gossip_address {
         // Tests and scripts read this line: the member id and where it gossips.
         println!(

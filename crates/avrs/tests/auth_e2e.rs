@@ -226,8 +226,7 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
     assert_eq!(status, 401, "{body}");
     // A native viewer without a token is refused by `play = token`.
     let out = dir.path().join("native.flv");
-    let native = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .arg("play")
+    let native = support::avrs_play(dir.path())
         .arg(format!("avrs://{}/live/cam", server.quic))
         .arg("--out")
         .arg(&out)
@@ -259,8 +258,7 @@ fn tokens_guard_publish_and_play_and_revocation_cuts_viewers_off() {
 
     // A native viewer with the viewer token (in its signed OPEN) plays.
     let native_out = dir.path().join("native-token.flv");
-    let mut native = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .arg("play")
+    let mut native = support::avrs_play(dir.path())
         .arg(format!("avrs://{}/live/cam", server.quic))
         .arg("--out")
         .arg(&native_out)

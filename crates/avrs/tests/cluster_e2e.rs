@@ -26,8 +26,7 @@ use support::{have, publish_ffmpeg, wait_until};
 /// did not ingest).
 fn relayed_frames_carry_the_origin_signature(relay: &ClusterNode, origin: &str, dir: &Path) {
     let play = |trust: &str, out: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_avrs"))
-            .arg("play")
+        support::avrs_play(dir)
             .arg(format!("avrs://{}/live/cam", relay.quic))
             .args(["--trust", trust, "--duration", "2", "--out"])
             .arg(out)
@@ -68,8 +67,7 @@ fn native_viewer_fails_over(
     dir: &Path,
 ) {
     let out = dir.join("native-balanced.flv");
-    let mut play = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .arg("play")
+    let mut play = support::avrs_play(dir)
         .arg(format!("avrs://{}/live/cam", balancer.quic))
         .args(["--balance", "--avoid", origin, "--trust", origin, "--out"])
         .arg(&out)

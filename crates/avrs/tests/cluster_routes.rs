@@ -10,7 +10,7 @@ mod cluster_support;
 mod support;
 
 use cluster_support::*;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::{have, publish_ffmpeg, wait_until};
 
@@ -79,8 +79,7 @@ fn the_origin_feeds_at_most_its_cap_and_the_rest_attach_below() {
     let players: Vec<_> = nodes[1..]
         .iter()
         .map(|node| {
-            Command::new(env!("CARGO_BIN_EXE_avrs"))
-                .arg("play")
+            support::avrs_play(dir.path())
                 .arg(format!("avrs://{}/live/cam", node.quic))
                 .args(["--out", "/dev/null", "--duration", "4"])
                 .stdin(Stdio::null())

@@ -43,8 +43,7 @@ fn a_relay_forwards_an_encrypted_content_it_cannot_read() {
     );
 
     let out = dir.path().join("played.flv");
-    let played = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .arg("play")
+    let played = support::avrs_play(dir.path())
         .arg(format!("avrs://{}/live/cam", relay.quic))
         .arg("--out")
         .arg(&out)

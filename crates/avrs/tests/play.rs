@@ -1,18 +1,19 @@
 //! `avrs play` end to end: the real `avrs serve`, ffmpeg publishing over
 //! RTMP, `avrs play` over native AVRS (QUIC) writing FLV, MPEG-TS and FLV on
-//! stdout, and ffmpeg/ffprobe checking what it wrote.
+//! stdout, and ffmpeg/ffprobe checking what it wrote; the server's
+//! certificate pinned at first contact and checked after.
 
 mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{Server, have, http_get, publish_ffmpeg as publish, wait_until};
+use support::{Server, avrs_play, have, http_get, publish_ffmpeg as publish, wait_until};
 
-fn play(server: &Server, name: &str, out: &str, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_avrs"));
+/// `avrs play` of `live/NAME` on `server`, its known-hosts file in `dir`.
+fn play(server: &Server, dir: &Path, name: &str, out: &str, extra: &[&str]) -> Command {
+    let mut command = avrs_play(dir);
     command
-        .arg("play")
         .arg(format!("avrs://{}/live/{name}", server.quic))
         .args(["--out", out])
         .args(extra)
@@ -143,19 +144,25 @@ fn play_writes_flv_ts_and_stdout_that_ffmpeg_reads() {
     let flv = dir.path().join("out.flv");
     let ts = dir.path().join("out.ts");
     let short = dir.path().join("short.flv");
-    let to_flv = play(&server, "p", flv.to_str().unwrap(), &[])
+    let to_flv = play(&server, dir.path(), "p", flv.to_str().unwrap(), &[])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let to_ts = play(&server, "p", ts.to_str().unwrap(), &[])
+    let to_ts = play(&server, dir.path(), "p", ts.to_str().unwrap(), &[])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let two_seconds = play(&server, "p", short.to_str().unwrap(), &["--duration", "2"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut to_stdout = play(&server, "p", "-", &[])
+    let two_seconds = play(
+        &server,
+        dir.path(),
+        "p",
+        short.to_str().unwrap(),
+        &["--duration", "2"],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut to_stdout = play(&server, dir.path(), "p", "-", &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -216,10 +223,16 @@ fn play_explains_what_went_wrong() {
         .output()
         .unwrap();
     assert!(keygen.status.success());
-    let missing = play(&server, "none", out.to_str().unwrap(), &["--key"])
-        .arg(&key)
-        .output()
-        .unwrap();
+    let missing = play(
+        &server,
+        dir.path(),
+        "none",
+        out.to_str().unwrap(),
+        &["--key"],
+    )
+    .arg(&key)
+    .output()
+    .unwrap();
     assert!(!missing.status.success());
     let text = String::from_utf8_lossy(&missing.stderr);
     assert!(text.contains("CONTENT_NOT_FOUND"), "{text}");
@@ -227,8 +240,7 @@ fn play_explains_what_went_wrong() {
 
     // Nothing listens on this UDP port.
     let idle = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .arg("play")
+    let output = avrs_play(dir.path())
         .arg(format!("avrs://{}/live/x", idle.local_addr().unwrap()))
         .args(["--out", out.to_str().unwrap(), "--connect-timeout", "0.5"])
         .output()
@@ -237,10 +249,170 @@ fn play_explains_what_went_wrong() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("no answer"), "{text}");
 
-    let bad = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .args(["play", "http://x/live/y", "--out", "-"])
+    let bad = avrs_play(dir.path())
+        .args(["http://x/live/y", "--out", "-"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("avrs://HOST:PORT/live/NAME"));
+}
+
+/// The server's QUIC certificate, as `avrs serve` printed it, is pinned at
+/// first contact in the default known-hosts file
+/// (`$HOME/.config/avrs/known_hosts`), then checked: playing again works
+/// with the pin, and so does `--pin` with the printed fingerprint.
+#[test]
+fn play_pins_the_certificate_at_first_contact_then_plays_with_the_pin() {
+    if !have("ffmpeg") {
+        eprintln!("SKIP: ffmpeg not installed (scripts/test-all installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let mut publisher = publish(server.rtmp, "pin", 30);
+    let live = wait_until(Duration::from_secs(15), || {
+        http_get(server.http, "/api/streams").contains("\"live/pin\"")
+    });
+    assert!(live, "the stream is live");
+    let authority = server.quic.to_string();
+    let plays = |command: &mut Command, out: &Path| {
+        let output = command
+            .arg(format!("avrs://{authority}/live/pin"))
+            .args(["--duration", "1", "--out"])
+            .arg(out)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        assert!(stderr.contains("dropped as corrupted 0"), "{stderr}");
+        let size = std::fs::metadata(out).unwrap().len();
+        assert!(size > 1_000, "{size} bytes played: {stderr}");
+        stderr
+    };
+
+    let home = dir.path().join("home");
+    let known = home.join(".config/avrs/known_hosts");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_avrs"));
+    first
+        .arg("play")
+        .env_remove("AVRS_KNOWN_HOSTS")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", &home);
+    let stderr = plays(&mut first, &dir.path().join("first.flv"));
+    let told = format!(
+        "avrs play: first contact with {authority}; pinned certificate {} in {}",
+        server.certificate,
+        known.display()
+    );
+    assert!(stderr.contains(&told), "{stderr}");
+    let pinned = std::fs::read_to_string(&known).unwrap();
+    let line = format!("{authority} {}\n", server.certificate);
+    assert!(pinned.ends_with(&line), "{pinned}");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&known).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let mut again = avrs_play(dir.path());
+    again.arg("--known-hosts").arg(&known);
+    let stderr = plays(&mut again, &dir.path().join("again.flv"));
+    assert!(!stderr.contains("first contact"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&known).unwrap(), pinned);
+
+    let mut pinned_by_flag = avrs_play(dir.path());
+    pinned_by_flag.args(["--pin", &server.certificate]);
+    let stderr = plays(&mut pinned_by_flag, &dir.path().join("pin.flv"));
+    assert!(!stderr.contains("first contact"), "{stderr}");
+    assert!(
+        !dir.path().join("known_hosts").exists(),
+        "--pin keeps no file"
+    );
+
+    let _ = publisher.kill();
+    let _ = publisher.wait();
+}
+
+/// A pin that no longer matches (the server's certificate changed, or
+/// someone else answers) stops `avrs play` before it writes anything, with
+/// both fingerprints and how to fix it; the file is left as it was.
+#[test]
+fn a_changed_certificate_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let authority = server.quic.to_string();
+    let url = format!("avrs://{authority}/live/cam");
+    let known = dir.path().join("known_hosts");
+    let wrong = format!("sha256:{}", "00".repeat(32));
+    let text = format!("# pinned by hand\nother.example:4433 not-a-pin\n{authority} {wrong}\n");
+    std::fs::write(&known, &text).unwrap();
+    let out = dir.path().join("refused.flv");
+    let run = |extra: &[&str]| {
+        let output = avrs_play(dir.path())
+            .arg(&url)
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), stderr)
+    };
+
+    let (ok, stderr) = run(&[]);
+    assert!(!ok, "{stderr}");
+    for shown in [
+        format!("the certificate of {authority} changed"),
+        format!("line 3 pins {wrong}"),
+        format!("the server presented {}", server.certificate),
+        format!("remove line 3 from {}", known.display()),
+        "--ca FILE".to_owned(),
+        // A bad line about another server is told about, not fatal.
+        format!("{} line 2: ", known.display()),
+    ] {
+        assert!(stderr.contains(&shown), "{shown:?} in {stderr}");
+    }
+    assert!(!out.exists(), "nothing written");
+    assert_eq!(std::fs::read_to_string(&known).unwrap(), text);
+
+    let (ok, stderr) = run(&["--pin", &wrong]);
+    assert!(!ok, "{stderr}");
+    let said = format!("is {}, not the pinned {wrong}", server.certificate);
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+
+    // Unchecked: the handshake passes, and the missing content is what
+    // stops it.
+    let (ok, stderr) = run(&["--insecure"]);
+    assert!(!ok && stderr.contains("CONTENT_NOT_FOUND"), "{stderr}");
+
+    let (ok, stderr) = run(&["--pin", "sha256:12"]);
+    assert!(!ok && stderr.contains("64 hex digits"), "{stderr}");
+    let (ok, stderr) = run(&["--insecure", "--pin", &server.certificate]);
+    assert!(!ok && stderr.contains("cannot be used with"), "{stderr}");
+}
+
+/// The self-signed certificate is kept in the data directory: a restart
+/// presents the same one (pins hold), another data directory another one.
+#[test]
+fn serve_keeps_its_native_certificate_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = Server::start(&data);
+    let certificate = first.certificate.clone();
+    assert!(certificate.starts_with("sha256:"), "{certificate}");
+    assert_eq!(certificate.len(), "sha256:".len() + 64, "{certificate}");
+    // Killed (and waited for) as a crash would: the certificate was kept
+    // before the node said it was listening.
+    drop(first);
+    let again = Server::start(&data);
+    assert_eq!(again.certificate, certificate);
+    let other = Server::start(&dir.path().join("other"));
+    assert_ne!(other.certificate, certificate);
+    use std::os::unix::fs::PermissionsExt as _;
+    for file in ["cert.der", "key.der"] {
+        let path = data.join("native-tls").join(file);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
 }

@@ -67,8 +67,7 @@ fn play_resumes_its_session_after_the_server_stalls() {
     assert!(live, "the stream is live");
 
     let out = dir.path().join("out.flv");
-    let mut player = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .arg("play")
+    let mut player = support::avrs_play(dir.path())
         .arg(format!("avrs://{}/live/r", server.quic))
         .arg("--out")
         .arg(&out)

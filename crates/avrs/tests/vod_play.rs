@@ -46,8 +46,7 @@ fn play_from_a_start_position_writes_the_rest_of_the_vod() {
     let server = Server::start(&data);
 
     let out = dir.path().join("from4.flv");
-    let mut play = Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .arg("play")
+    let mut play = support::avrs_play(dir.path())
         .arg(format!("avrs://{}/vod/{id}", server.quic))
         .args(["--start", "4", "--out"])
         .arg(&out)

@@ -59,11 +59,11 @@ pub struct ClientOptions {
     pub verify_signatures: bool,
     /// An access token sent in the OPEN (`[auth] play = token`).
     pub token: Option<String>,
-    /// Verify the server's certificate against these roots, for
-    /// `server_name`; `None`: accepted unchecked (a node's default
-    /// certificate is self-signed; the session is still signed and bound to
-    /// the connection).
-    pub server_roots: Option<Arc<rustls::RootCertStore>>,
+    /// How the server's certificate is checked, for `server_name`. The
+    /// default, [`super::tls::ServerTrust::Insecure`], accepts it unchecked
+    /// (connections inside a cluster; the session is still signed and
+    /// bound to the connection); `avrs play` asks for more.
+    pub server_trust: super::tls::ServerTrust,
     /// The name (or IP address) the certificate must be valid for.
     pub server_name: String,
     /// Ask in the OPEN for the session this key had (its slots), kept by
@@ -84,7 +84,7 @@ impl Default for ClientOptions {
             trusted_signers: Vec::new(),
             verify_signatures: true,
             token: None,
-            server_roots: None,
+            server_trust: super::tls::ServerTrust::Insecure,
             server_name: "avrs".into(),
             resume: false,
             open_sealed: true,

@@ -43,21 +43,25 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Serves native AVRS sessions on `address` (UDP) until `shutdown`,
-/// sending datagrams of at most `max_mtu` bytes (`quic_max_mtu`).
-/// Returns the bound address once listening, or the error that prevented it.
+/// sending datagrams of at most `max_mtu` bytes (`quic_max_mtu`), with the
+/// node's certificate or the self-signed one kept in `self_signed_dir`.
+/// Returns the bound address and the certificate's fingerprint once
+/// listening, or the error that prevented it.
 pub async fn bind(
     address: SocketAddr,
     context: Arc<NodeContext>,
     max_connections: usize,
     max_mtu: u16,
+    self_signed_dir: Option<&std::path::Path>,
     shutdown: CancellationToken,
-) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let config = tls::server_config(context.tls.get().map(|t| &**t), max_mtu)?;
+) -> anyhow::Result<(SocketAddr, tls::Fingerprint, tokio::task::JoinHandle<()>)> {
+    let identity = context.tls.get().map(|t| &**t);
+    let (config, fingerprint) = tls::server_config(identity, self_signed_dir, max_mtu)?;
     let endpoint = server_endpoint(config, address)
         .map_err(|e| anyhow::anyhow!("cannot listen for QUIC on {address}: {e}"))?;
     let bound = endpoint.local_addr()?;
     let task = tokio::spawn(accept_loop(endpoint, context, max_connections, shutdown));
-    Ok((bound, task))
+    Ok((bound, fingerprint, task))
 }
 
 /// UDP receive buffer asked for the server socket. Every viewer's

@@ -3,26 +3,32 @@
 //! One crypto provider, aws-lc-rs, whose default key exchange groups put
 //! the hybrid post-quantum X25519MLKEM768 first. The server presents the
 //! configured X.509 certificate (`tls_certificate_file`, see
-//! [`crate::tls`]) or, without one, a self-signed certificate made at start
-//! (rcgen). The native client checks it when given roots
-//! ([`load_roots`], `avrs play --ca FILE`); otherwise it accepts it
-//! unchecked, the session's authenticity then resting on the signed,
-//! connection-bound OPEN and the signed content origin (docs/security.md,
-//! "Transport").
+//! [`crate::tls`]) or, without one, a self-signed certificate (rcgen),
+//! kept under the data directory when the node has one so that it stays
+//! the same across restarts. The native client checks it as its
+//! [`ServerTrust`] says: a CA (`avrs play --ca FILE`), the system's roots,
+//! an exact fingerprint, or trust on first use in a known-hosts file
+//! (`avrs play`'s default); or not at all (`Insecure`: connections inside
+//! a cluster, tests). See docs/security.md, "Transport".
+
+mod known_hosts;
+mod self_signed;
+#[cfg(test)]
+mod tests;
+mod trust;
+mod verifiers;
+
+pub use known_hosts::Fingerprint;
+pub use trust::{KnownHostsTrust, Pinned, ServerTrust, TrustError, TrustNotice, system_roots};
 
 use crate::tls::TlsIdentity;
 use anyhow::Context as _;
 use avrs_proto::avrs::quic::ALPN;
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Names in the self-signed certificate.
-const CERT_NAMES: [&str; 2] = ["avrs", "localhost"];
 
 /// A silent connection is dropped after this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,18 +53,27 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// A QUIC server configuration presenting `identity`, or a fresh
-/// self-signed certificate when the node has none; datagrams of at most
+/// A QUIC server configuration presenting `identity` or, when the node
+/// has none, the self-signed certificate kept in `self_signed_dir` (made
+/// there at the first start; with no directory, a new one each start), and
+/// that certificate's fingerprint (what players pin). Datagrams of at most
 /// `max_mtu` bytes (`quic_max_mtu`, see [`datagram_size`]).
 pub fn server_config(
     identity: Option<&TlsIdentity>,
+    self_signed_dir: Option<&Path>,
     max_mtu: u16,
-) -> anyhow::Result<quinn::ServerConfig> {
-    let tls = match identity {
-        Some(identity) => identity
-            .server_config(&[&rustls::version::TLS13], &[ALPN])
-            .context("install the QUIC certificate")?,
-        None => self_signed_config()?,
+) -> anyhow::Result<(quinn::ServerConfig, Fingerprint)> {
+    let (tls, fingerprint) = match identity {
+        Some(identity) => {
+            let tls = identity
+                .server_config(&[&rustls::version::TLS13], &[ALPN])
+                .context("install the QUIC certificate")?;
+            let leaf = identity
+                .leaf()
+                .context("the TLS identity has no certificate")?;
+            (tls, Fingerprint::of(leaf))
+        }
+        None => self_signed_config(self_signed_dir)?,
     };
     let crypto = QuicServerConfig::try_from(tls).context("QUIC TLS configuration")?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
@@ -71,7 +86,7 @@ pub fn server_config(
         .send_window(SERVER_SEND_WINDOW);
     datagram_size(&mut transport, max_mtu);
     config.transport_config(Arc::new(transport));
-    Ok(config)
+    Ok((config, fingerprint))
 }
 
 /// Path MTU discovery up to `max_mtu`, and segmentation offload (GSO) only
@@ -94,15 +109,25 @@ pub fn datagram_size(transport: &mut quinn::TransportConfig, max_mtu: u16) {
         .enable_segmentation_offload(max_mtu <= DEFAULT_MAX_MTU);
 }
 
-/// TLS 1.3 with a self-signed certificate made now.
-fn self_signed_config() -> anyhow::Result<rustls::ServerConfig> {
-    let names: Vec<String> = CERT_NAMES.iter().map(|n| n.to_string()).collect();
-    let certified =
-        rcgen::generate_simple_self_signed(names).context("generate the QUIC certificate")?;
-    let cert = certified.cert.der().clone();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.signing_key.serialize_der(),
-    ));
+/// The TLS half of [`client_config`].
+fn client_tls(alpn: &[u8], trust: &ServerTrust) -> anyhow::Result<rustls::ClientConfig> {
+    let provider = provider();
+    let verifier =
+        verifiers::for_trust(trust, &provider).context("the server certificate check")?;
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .context("TLS 1.3 with aws-lc-rs")?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![alpn.to_vec()];
+    Ok(tls)
+}
+
+/// TLS 1.3 with the self-signed certificate ([`self_signed`]).
+fn self_signed_config(dir: Option<&Path>) -> anyhow::Result<(rustls::ServerConfig, Fingerprint)> {
+    let (cert, key) = self_signed::load_or_make(dir)?;
+    let fingerprint = Fingerprint::of(&cert);
     let mut tls = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .context("TLS 1.3 with aws-lc-rs")?
@@ -111,12 +136,12 @@ fn self_signed_config() -> anyhow::Result<rustls::ServerConfig> {
         .context("install the QUIC certificate")?;
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.max_early_data_size = 0;
-    Ok(tls)
+    Ok((tls, fingerprint))
 }
 
 /// The certificates of a PEM file as trust roots for [`client_config`].
 pub fn load_roots(path: &std::path::Path) -> anyhow::Result<Arc<rustls::RootCertStore>> {
-    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore::empty();
     let certs = CertificateDer::pem_file_iter(path)
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -136,27 +161,15 @@ pub fn load_roots(path: &std::path::Path) -> anyhow::Result<Arc<rustls::RootCert
 
 /// A QUIC client configuration offering `alpn` (tests offer a wrong one)
 /// and receiving at most `receive_window` bytes ahead per stream (twice
-/// that per connection) before the server must wait. With `roots`, the
-/// server's certificate must chain to them (and name the server); without,
-/// it is accepted unchecked (see the module comment), the TLS handshake
-/// signature still verified, so the peer holds the certificate's key.
+/// that per connection) before the server must wait. The server's
+/// certificate is checked as `trust` says; in every mode the TLS handshake
+/// signature is verified, so the peer holds the certificate's key.
 pub fn client_config(
     alpn: &[u8],
     receive_window: u32,
-    roots: Option<Arc<rustls::RootCertStore>>,
+    trust: &ServerTrust,
 ) -> anyhow::Result<quinn::ClientConfig> {
-    let provider = provider();
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .context("TLS 1.3 with aws-lc-rs")?;
-    let mut tls = match roots {
-        Some(roots) => builder.with_root_certificates(roots).with_no_client_auth(),
-        None => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(UncheckedServerCert(provider)))
-            .with_no_client_auth(),
-    };
-    tls.alpn_protocols = vec![alpn.to_vec()];
+    let tls = client_tls(alpn, trust)?;
     let crypto = QuicClientConfig::try_from(tls).context("QUIC TLS configuration")?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
@@ -173,78 +186,4 @@ pub fn client_config(
         .receive_window(receive_window.saturating_mul(2).into());
     config.transport_config(Arc::new(transport));
     Ok(config)
-}
-
-/// Accepts any server certificate; checks only the handshake signature.
-#[derive(Debug)]
-struct UncheckedServerCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for UncheckedServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// quinn's settings are private; its `Debug` output shows them.
-    #[test]
-    fn datagrams_above_ethernet_size_go_without_segmentation_offload() {
-        for (mtu, gso) in [
-            (1200, true),
-            (DEFAULT_MAX_MTU, true),
-            (1453, false),
-            (8952, false),
-            (65527, false),
-        ] {
-            let mut transport = quinn::TransportConfig::default();
-            datagram_size(&mut transport, mtu);
-            let shown = format!("{transport:?}");
-            assert!(shown.contains(&format!("upper_bound: {mtu},")), "{shown}");
-            let offload = format!("enable_segmentation_offload: {gso}");
-            assert!(shown.contains(&offload), "{shown}");
-        }
-        assert!(server_config(None, 8952).is_ok());
-    }
 }

@@ -117,6 +117,11 @@ impl TlsIdentity {
         }
     }
 
+    /// The leaf certificate (whose fingerprint native players pin).
+    pub fn leaf(&self) -> Option<&CertificateDer<'static>> {
+        self.chain.first()
+    }
+
     /// A rustls server configuration with this identity, the node's
     /// provider, the given protocol versions and ALPN protocols.
     pub fn server_config(

@@ -83,7 +83,10 @@ impl Balanced {
         let (server, address) = balancer.balance(&self.name, &self.excluded).await?;
         drop(balancer);
         let watched = async {
-            let session = Session::connect(address, options()?).await?;
+            let mut server = options()?;
+            // Another node than the URL's: pinned under its own address.
+            server.server_trust = server.server_trust.for_server(&address.to_string());
+            let session = Session::connect(address, server).await?;
             session.watch(&self.name).await
         };
         match watched.await {

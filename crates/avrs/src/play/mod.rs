@@ -5,16 +5,25 @@
 //! ```text
 //! avrs play avrs://HOST:PORT/live/NAME --out FILE|- [--format flv|ts]
 //!           [--duration SECS] [--key FILE]
+//!           [--ca FILE | --pin sha256:HEX | --system-roots
+//!            | --known-hosts FILE | --insecure]
 //! ```
 //!
-//! With `--ca FILE` the server's certificate must chain to that CA and name
-//! the URL's host; without it, it is accepted unchecked (a node's default
-//! certificate is self-signed; the session itself is signed and bound to
-//! the connection, and every frame's signature is checked).
+//! The server's certificate is checked like SSH checks host keys, with
+//! browser rules first ([`trust`]): by default one that chains to the
+//! system's roots and names the URL's host is accepted; any other (a
+//! node's default certificate is self-signed) is pinned by its SHA-256 in
+//! the known-hosts file at first contact (`avrs play: first contact with
+//! …` on stderr) and refused if it changes later. `--ca FILE` checks it
+//! against a CA, `--pin` against one fingerprint, `--system-roots` against
+//! the system's roots only, and `--insecure` not at all. Whatever the mode,
+//! the session is signed and bound to the connection, and every frame's
+//! signature is checked.
 
 mod balance;
 mod reconnect;
 mod sink;
+mod trust;
 
 use anyhow::{Context, bail};
 use avrs_node::native::client::{ClientOptions, PlayedFrame, Session, Watch};
@@ -31,9 +40,15 @@ const DEFAULT_PORT: u16 = 4433;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Without --ca the server certificate is not verified (a node's default \
-certificate is self-signed); the session is signed and bound to the TLS \
-connection, and every frame's signature is checked."
+    after_help = "The server's certificate: by default one that chains to the system's \
+root certificates and names the URL's host is accepted; any other (a node's \
+default certificate is self-signed) is pinned at first contact, by its SHA-256, \
+in the known-hosts file (one `HOST:PORT sha256:HEX` line per server), and \
+refused if it changes later. `avrs serve` prints its fingerprint (`native \
+certificate sha256:...`) to compare with. --ca, --pin, --system-roots and \
+--insecure choose another check; at most one of them. Whatever the check, the \
+session is signed and bound to the TLS connection, and every frame's \
+signature is checked."
 )]
 pub struct PlayArgs {
     /// The stream: avrs://HOST:PORT/live/NAME
@@ -66,11 +81,8 @@ pub struct PlayArgs {
     #[arg(long = "trust", value_name = "ID")]
     trust: Vec<String>,
 
-    /// Verify the server's certificate against the CA certificate(s) in this
-    /// PEM file, for the URL's host name or address (a node with
-    /// `tls_certificate_file`). Without it the certificate is not checked.
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
+    #[command(flatten)]
+    server_trust: trust::TrustArgs,
 
     /// Access token (`avrs token issue --role viewer`), sent in the signed
     /// OPEN; needed when the server has `[auth] play = token`.
@@ -122,10 +134,7 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
         .map(|id| parse_key_id(id))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let address = resolve(&authority).await?;
-    let server_roots = match &args.ca {
-        Some(path) => Some(avrs_node::native::tls::load_roots(path)?),
-        None => None,
-    };
+    let server_trust = trust::server_trust(&args.server_trust, &authority)?;
     let server_name = host_of(&authority).to_owned();
     // One key for every connection: a reconnect is the same session.
     let key = match &args.key {
@@ -142,7 +151,7 @@ async fn play(args: PlayArgs) -> anyhow::Result<()> {
             connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
             trusted_signers: trusted_signers.clone(),
             token: args.token.clone(),
-            server_roots: server_roots.clone(),
+            server_trust: server_trust.clone(),
             server_name: server_name.clone(),
             ..ClientOptions::default()
         })

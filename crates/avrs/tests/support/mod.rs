@@ -27,6 +27,8 @@ pub struct Server {
     pub rtmp: SocketAddr,
     pub http: SocketAddr,
     pub quic: SocketAddr,
+    /// The QUIC certificate's fingerprint as printed: `sha256:HEX`.
+    pub certificate: String,
 }
 
 impl Server {
@@ -71,6 +73,11 @@ impl Server {
             words[5].parse().unwrap(),
             words[7].parse().unwrap(),
         );
+        let certificate = lines
+            .by_ref()
+            .map(|l| l.unwrap())
+            .find_map(|l| l.strip_prefix("native certificate ").map(str::to_owned))
+            .expect("avrs serve prints its native certificate's fingerprint");
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Server {
@@ -78,6 +85,7 @@ impl Server {
             rtmp,
             http,
             quic,
+            certificate,
         }
     }
 
@@ -98,6 +106,18 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `avrs play` with its known-hosts file (`AVRS_KNOWN_HOSTS`) in `dir`, a
+/// test's own temporary directory: the default trust (pin at first
+/// contact) is exercised, and the user's own file is never touched (test
+/// servers reuse ports with new certificates).
+pub fn avrs_play(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_avrs"));
+    command
+        .arg("play")
+        .env("AVRS_KNOWN_HOSTS", dir.join("known_hosts"));
+    command
 }
 
 /// The child's exit status, or `None` if it is still running after `limit`.

@@ -178,11 +178,16 @@ pub fn start_with_config(data: &Path, config: &Path) -> Server {
         words[5].parse().unwrap(),
         words[7].parse().unwrap(),
     );
+    let certificate = lines
+        .by_ref()
+        .find_map(|l| l.strip_prefix("native certificate ").map(str::to_owned))
+        .expect("native certificate line");
     std::thread::spawn(move || lines.for_each(drop));
     Server {
         child,
         rtmp,
         http,
         quic,
+        certificate,
     }
 }

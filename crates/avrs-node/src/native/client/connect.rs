@@ -84,23 +84,24 @@ pub async fn dial_on(
     let connecting = endpoint
         .connect(addr, &options.server_name)
         .with_context(|| format!("connect to {addr}"))?;
-    tokio::time::timeout(limit, connecting)
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "no answer from {addr} within {} s: is `avrs serve` listening for QUIC there?",
-                limit.as_secs_f32()
-            )
-        })?
+    let connected = tokio::time::timeout(limit, connecting).await.map_err(|_| {
+        anyhow::anyhow!(
+            "no answer from {addr} within {} s: is `avrs serve` listening for QUIC there?",
+            limit.as_secs_f32()
+        )
+    })?;
+    // A refused certificate reaches quinn as a bare TLS alert; the trust
+    // kept the reason.
+    connected
+        .map_err(|err| match options.server_trust.take_refusal() {
+            Some(refusal) => anyhow::Error::new(refusal),
+            None => anyhow::Error::new(err),
+        })
         .with_context(|| format!("connect to {addr}"))
 }
 
 fn client_config(options: &ClientOptions) -> anyhow::Result<quinn::ClientConfig> {
-    tls::client_config(
-        &options.alpn,
-        options.receive_window,
-        options.server_roots.clone(),
-    )
+    tls::client_config(&options.alpn, options.receive_window, &options.server_trust)
 }
 
 /// The connection's binding value (the TLS exporter both ends compute).

@@ -7,16 +7,16 @@
 //! travels on it.
 
 use super::{ClientEvent, ClientOptions, ContentRequest, Session, Unsealer};
+use crate::native::tls::ServerTrust;
 use anyhow::{Context as _, bail};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// What a key session needs from the player's own options.
 #[derive(Debug, Clone, Default)]
 pub(super) struct KeyOptions {
     pub token: Option<String>,
-    pub server_roots: Option<Arc<rustls::RootCertStore>>,
+    pub server_trust: ServerTrust,
     pub connect_timeout: Duration,
 }
 
@@ -24,7 +24,7 @@ impl KeyOptions {
     pub(super) fn of(options: &ClientOptions) -> Self {
         Self {
             token: options.token.clone(),
-            server_roots: options.server_roots.clone(),
+            server_trust: options.server_trust.clone(),
             connect_timeout: options.connect_timeout,
         }
     }
@@ -47,7 +47,8 @@ impl KeySession {
     ) -> anyhow::Result<Self> {
         let client = ClientOptions {
             token: options.token.clone(),
-            server_roots: options.server_roots.clone(),
+            // The origin is another server: pinned under its own address.
+            server_trust: options.server_trust.for_server(&addr.to_string()),
             server_name: addr.ip().to_string(),
             connect_timeout: options.connect_timeout,
             ..ClientOptions::default()
