@@ -184,6 +184,9 @@ async fn serve_until_stopped(
     options.content_key = Some(node_key.clone());
     options.cluster = cluster;
     options.vod = Some(crate::vod::open_for_node(&config.data_dir, vod).await?);
+    // Watched before the first line goes out: whoever reads it may send
+    // SIGTERM at once, and must get a clean shutdown, not the default kill.
+    let stop = StopSignals::watch()?;
     let node = Node::start(options).await?;
     print!("{}", announce(&node, &stream_key));
     if let Some(line) = announce_secure(&node) {
@@ -208,7 +211,7 @@ async fn serve_until_stopped(
         cluster = %config.cluster_id,
         "node started"
     );
-    wait_for_stop_signal().await?;
+    stop.wait().await;
     tracing::info!("stopping: closing listeners and connections");
     node.shutdown().await;
     tracing::info!("stopped");
@@ -260,14 +263,27 @@ fn shown(address: SocketAddr) -> SocketAddr {
     shown
 }
 
-async fn wait_for_stop_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot watch Ctrl-C")?,
-        _ = term.recv() => {}
+/// Ctrl-C (SIGINT) and SIGTERM, watched from [`StopSignals::watch`] on.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn watch() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch Ctrl-C")?,
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
 
 /// The effective configuration as INI text that `--config` reads back,
