@@ -410,7 +410,17 @@ fn bench_with_a_token_on_an_encrypted_content_verifies_every_frame() {
     let viewer = issue("viewer");
     let url = format!("avrs://{quic}/live/b");
 
-    let report = bench(&url, &["--token", &viewer, "--verify"]);
+    // By default the viewers count sealed frames unopened: every picture
+    // counted, none stamped (the stamps are sealed), none lost.
+    let sealed = bench(&url, &["--token", &viewer]);
+    let frames = &sealed["frames"];
+    assert!(frames["video"].as_u64().unwrap() > 0, "{sealed:#}");
+    assert_eq!(frames["unstamped"], frames["video"], "{sealed:#}");
+    assert_eq!(frames["lost"], 0, "{sealed:#}");
+    assert_eq!(sealed["viewers"]["connected"], 5, "{sealed:#}");
+
+    // --unseal: every viewer opens every frame, as avrs play does.
+    let report = bench(&url, &["--token", &viewer, "--verify", "--unseal"]);
     assert_clean(&report);
     let frames = &report["frames"];
     let all = frames["video"].as_u64().unwrap() + frames["audio"].as_u64().unwrap();
@@ -469,4 +479,91 @@ fn an_unsigned_node_is_refused_by_checking_viewers() {
         "{report:#}"
     );
     assert_eq!(report["frames"]["verified"], 0, "{report:#}");
+}
+
+/// `avrs bench cluster` on the smallest cluster it measures: a host, a
+/// balancer, an origin and two edges as real processes. The figures are
+/// checked for sense (the origin feeds at least one edge and no more than
+/// there are; every failover viewer resumes on another edge), never for
+/// speed.
+#[test]
+fn bench_cluster_measures_egress_copies_and_failover() {
+    let out = avrs(&[
+        "bench",
+        "cluster",
+        "--edges",
+        "2",
+        "--viewers-per-edge",
+        "1",
+        "--failover-viewers",
+        "2",
+        "--failover-rounds",
+        "1",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bench cluster failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"));
+    assert_eq!(r["setup"]["servers"], 3, "{r:#}");
+    assert_eq!(r["setup"]["origin_child_cap"], 4, "{r:#}");
+    let rows = r["egress"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{r:#}");
+    let row = &rows[0];
+    assert_eq!(row["edges"], 2, "{r:#}");
+    assert_eq!(row["edges_playing"], 2, "{r:#}");
+    let copies = row["origin_egress_copies"].as_u64().unwrap();
+    assert!((1..=2).contains(&copies), "{r:#}");
+    assert!(row["origin_egress_peak"].as_u64().unwrap() <= 2, "{r:#}");
+    assert!(
+        row["origin_native_sessions"].as_u64().unwrap() >= 1,
+        "{r:#}"
+    );
+    let depth = row["max_depth"].as_u64().unwrap();
+    assert!((1..=2).contains(&depth), "{r:#}");
+    assert!(row["attach_ms"].as_f64().unwrap() > 0.0, "{r:#}");
+
+    let failover = &r["failover"];
+    let rounds = failover["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 1, "{r:#}");
+    assert_eq!(rounds[0]["on_victim"], 2, "both viewers pinned: {r:#}");
+    assert_eq!(failover["measured"], 2, "{r:#}");
+    assert_eq!(failover["resumed"], 2, "every viewer resumed: {r:#}");
+    assert_eq!(failover["not_resumed"], 0, "{r:#}");
+    let victim = rounds[0]["victim"].as_str().unwrap();
+    let resumed_on = rounds[0]["resumed_on"].as_object().unwrap();
+    assert!(!resumed_on.contains_key(victim), "on another server: {r:#}");
+    let ms = &failover["failover_ms"];
+    assert_eq!(ms["count"], 2, "{r:#}");
+    let (p50, p99, max) = (
+        ms["p50"].as_f64().unwrap(),
+        ms["p99"].as_f64().unwrap(),
+        ms["max"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{r:#}");
+    assert!(
+        rounds[0]["back_ms"].as_f64().is_some(),
+        "the killed edge is back: {r:#}"
+    );
+}
+
+/// What `avrs bench cluster` cannot run is refused before any node starts.
+#[test]
+fn bench_cluster_refuses_what_it_cannot_run() {
+    let refused = |args: &[&str], why: &str| {
+        let mut all = vec!["bench", "cluster"];
+        all.extend_from_slice(args);
+        let out = avrs(&all);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+    };
+    refused(&["--edges", "0"], "from 1 to 64");
+    refused(&["--edges", "1"], "at least 2 edges");
+    refused(&["--edges", "4,20"], "at most 16 edges");
+    refused(&["--viewers-per-edge", "0"], "at least 1");
 }

@@ -11,6 +11,7 @@
 //! as possible per byte: no decoding, one read into a large buffer per
 //! wake-up, a stamp search in the NAL units before the first slice only.
 
+mod cluster;
 mod flv_viewer;
 mod fmp4;
 mod hls_viewer;
@@ -100,6 +101,9 @@ pub enum BenchMode {
     /// Native session opens per second: QUIC connection, signed OPEN and
     /// CONTENT_ADD, then close; latency of each.
     Opens(opens::OpensArgs),
+    /// A multi-process cluster on loopback: origin egress copies against
+    /// the number of edges, and viewer failover when an edge is killed.
+    Cluster(cluster::ClusterArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -162,8 +166,10 @@ impl Target {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    if let Some(BenchMode::Opens(opens)) = args.mode {
-        return opens::run(opens);
+    match args.mode {
+        Some(BenchMode::Opens(opens)) => return opens::run(opens),
+        Some(BenchMode::Cluster(cluster)) => return cluster::run(cluster),
+        None => {}
     }
     let url = args.url.as_deref().context("--url is required")?;
     let protocol = match args.protocol {
