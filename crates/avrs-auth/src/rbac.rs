@@ -3,8 +3,9 @@
 //! `docs/security.md` prints the same table and a test checks they agree.
 //!
 //! Principles: the host owns the cluster and may do everything; operators
-//! monitor and maintain (content take-down, routes, revocation) but never
-//! change the cluster's configuration or membership; servers serve and ingest
+//! monitor and maintain (content take-down, routes, revocation, approving
+//! and removing members) but never change the cluster's configuration or
+//! its members' roles; servers serve and ingest
 //! content; balancers route; clients only consume. The `publisher` token
 //! role is a client that may also send content (`STREAMING_IN`).
 
@@ -88,9 +89,9 @@ pub const TABLE: [(Operation, &str, u16); 35] = [
     (
         Op::MemberRequestApprove,
         "cluster MEMBER_REQUEST_APPROVE",
-        H,
+        H | O,
     ),
-    (Op::MemberRemove, "cluster MEMBER_REMOVE", H),
+    (Op::MemberRemove, "cluster MEMBER_REMOVE", H | O),
     (Op::MemberRoleAssign, "cluster MEMBER_ROLE_ASSIGN", H),
     (Op::ClusterContentAdd, "cluster CONTENT_ADD", H | S),
     (Op::ClusterContentUpdate, "cluster CONTENT_UPDATE", H | S),
@@ -216,15 +217,18 @@ mod tests {
         assert!(allowed(Roles::CLIENT, Op::SessionContentAddOut));
         assert!(!allowed(Roles::CLIENT, Op::SessionContentAddIn));
         assert!(!allowed(Roles::CLIENT, Op::ClusterContentAdd));
-        // Operators maintain but do not change the configuration.
+        // Operators maintain (and let members in or out) but do not change
+        // the configuration or anyone's roles.
         assert!(allowed(Roles::OPERATOR, Op::AdminRevoke));
         assert!(allowed(Roles::OPERATOR, Op::ClusterContentDel));
+        assert!(allowed(Roles::OPERATOR, Op::MemberRequestApprove));
+        assert!(allowed(Roles::OPERATOR, Op::MemberRemove));
+        assert!(!allowed(Roles::SERVER, Op::MemberRequestApprove));
         for op in [
             Op::ClusterChange,
             Op::ClusterCreate,
             Op::ClusterDestroy,
             Op::MemberRoleAssign,
-            Op::MemberRequestApprove,
             Op::AdminConfigChange,
             Op::AdminPolicyChange,
         ] {

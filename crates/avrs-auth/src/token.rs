@@ -39,6 +39,8 @@ pub enum TokenRole {
     Publisher,
     Operator,
     Host,
+    /// A serving node's credential (cluster control over HTTP: content).
+    Server,
 }
 
 impl TokenRole {
@@ -48,18 +50,25 @@ impl TokenRole {
             TokenRole::Publisher => "publisher",
             TokenRole::Operator => "operator",
             TokenRole::Host => "host",
+            TokenRole::Server => "server",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Viewer, Self::Publisher, Self::Operator, Self::Host]
-            .into_iter()
-            .find(|r| r.name() == text)
+        [
+            Self::Viewer,
+            Self::Publisher,
+            Self::Operator,
+            Self::Host,
+            Self::Server,
+        ]
+        .into_iter()
+        .find(|r| r.name() == text)
     }
 
     /// The RBAC table's answer for this role: viewer is a client, publisher
-    /// a client that may also send content, operator and host are those
-    /// member roles.
+    /// a client that may also send content, operator, host and server are
+    /// those member roles.
     pub fn allows(self, op: Operation) -> bool {
         match self {
             TokenRole::Viewer => rbac::allowed(Roles::CLIENT, op),
@@ -68,6 +77,7 @@ impl TokenRole {
             }
             TokenRole::Operator => rbac::allowed(Roles::OPERATOR, op),
             TokenRole::Host => rbac::allowed(Roles::HOST, op),
+            TokenRole::Server => rbac::allowed(Roles::SERVER, op),
         }
     }
 }

@@ -68,6 +68,11 @@ impl GossipAuth {
         self.approved.remove(id);
     }
 
+    /// Every approved member id.
+    pub fn approved_ids(&self) -> impl Iterator<Item = &Hash32> {
+        self.approved.keys()
+    }
+
     pub fn is_approved(&self, id: &Hash32) -> bool {
         self.approved.contains_key(id)
     }

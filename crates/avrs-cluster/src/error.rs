@@ -47,6 +47,9 @@ pub enum ClusterError {
     /// The signing provider failed.
     #[error("crypto: {0}")]
     Crypto(String),
+    /// A cluster book file that cannot be believed (see `control`).
+    #[error("cluster book: {0}")]
+    BookCorrupt(String),
 }
 
 impl ClusterError {
@@ -63,7 +66,9 @@ impl ClusterError {
             | ClusterError::RouteLoop(_)
             | ClusterError::RelayFull { .. }
             | ClusterError::TooDeep(_) => RetCode::ContentUnavailable,
-            ClusterError::Membership(_) | ClusterError::Crypto(_) => RetCode::Error,
+            ClusterError::Membership(_)
+            | ClusterError::Crypto(_)
+            | ClusterError::BookCorrupt(_) => RetCode::Error,
         }
     }
 }

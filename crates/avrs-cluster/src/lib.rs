@@ -9,6 +9,8 @@
 //!   construction (see [`table`]).
 //! - [`Balancer`]: BALANCE_REQUEST and the auto-scaling signal.
 //! - [`GroupCache`]: the relay's cache of recent groups.
+//! - [`control`]: cluster control (`'C'`): the clusters a host or operator
+//!   keeps ([`ClusterBook`]) and the answer to every typed request.
 
 pub mod auth;
 pub mod balance;
@@ -16,6 +18,7 @@ pub mod broadcast;
 pub mod cache;
 pub mod codec;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod identity;
 pub mod membership;
@@ -28,6 +31,7 @@ pub use auth::{AuthMode, GossipAuth, Opened};
 pub use balance::{AutoScale, BalanceRequest, Balancer};
 pub use cache::GroupCache;
 pub use config::ClusterConfig;
+pub use control::{Actor, ClusterBook, Effect, Handled, Reply};
 pub use error::{ClusterError, Result};
 pub use identity::{MemberId, PeerAddr};
 pub use membership::{GossipStats, Membership, MembershipEvent, Transmit};

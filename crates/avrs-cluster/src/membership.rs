@@ -14,7 +14,7 @@ use crate::identity::MemberId;
 use crate::state::NodeState;
 use crate::view::{ClusterView, Liveness};
 use avrs_proto::Hash32;
-use foca::{AccumulatingRuntime, Foca, OwnedNotification, State, Timer};
+use foca::{AccumulatingRuntime, Foca, Member, OwnedNotification, State, Timer};
 use rand_pcg::Pcg64Mcg;
 use rand_pcg::rand_core::SeedableRng;
 use std::cmp::Reverse;
@@ -99,7 +99,15 @@ pub struct Membership {
     /// since periodic announces go to known members only).
     seeds: Vec<MemberId>,
     last_join: Duration,
+    /// Members removed ([`Membership::remove`]) and not approved since:
+    /// when another member still speaks of them (a renewed identity), they
+    /// are declared down again rather than shown.
+    removed: std::collections::BTreeSet<Hash32>,
 }
+
+/// Removed members remembered, at most (their datagrams stay refused by
+/// the approvals whatever this remembers).
+const MAX_REMOVED: usize = 4096;
 
 impl Membership {
     /// A node that is not yet in a cluster; call [`Membership::join`].
@@ -147,6 +155,7 @@ impl Membership {
             stats: GossipStats::default(),
             seeds: Vec::new(),
             last_join: Duration::ZERO,
+            removed: std::collections::BTreeSet::new(),
         };
         node.publish(initial, Duration::ZERO)?;
         Ok(node)
@@ -197,6 +206,37 @@ impl Membership {
             .map_err(|e| ClusterError::Membership(e.to_string()))?;
         self.flush(now);
         Ok(())
+    }
+
+    /// MEMBER_REMOVE: `member`'s datagrams are refused from now on, foca
+    /// declares it down (and tells the others), and the view forgets it at
+    /// once rather than after `reconnect_timeout`. Returns whether it was
+    /// known.
+    pub fn remove(&mut self, member: &Hash32, now: Duration) -> bool {
+        self.auth.revoke(member);
+        if self.removed.len() < MAX_REMOVED {
+            self.removed.insert(*member);
+        }
+        let ids: Vec<MemberId> = self
+            .swim
+            .iter_membership_state()
+            .filter(|m| m.id().key == *member && m.state() != State::Down)
+            .map(|m| *m.id())
+            .collect();
+        let downs = ids.iter().copied().map(Member::down);
+        if self
+            .swim
+            .apply_many(downs, true, &mut self.runtime)
+            .is_err()
+        {
+            self.stats.refused_swim += 1;
+        }
+        self.flush(now);
+        let known = self.view.forget(member);
+        if known {
+            self.events.push_back(MembershipEvent::Forgotten(*member));
+        }
+        known || !ids.is_empty()
     }
 
     /// Spreads a new version of this node's state.
@@ -338,8 +378,14 @@ impl Membership {
                 timer,
             }));
         }
+        let mut redown = Vec::new();
         while let Some(notification) = self.runtime.to_notify() {
             match notification {
+                OwnedNotification::MemberUp(id) | OwnedNotification::Rename(_, id)
+                    if self.still_removed(&id.key) =>
+                {
+                    redown.push(Member::down(id));
+                }
                 OwnedNotification::MemberUp(id) | OwnedNotification::Rename(_, id) => {
                     self.view.member_up(id);
                     self.events.push_back(MembershipEvent::MemberUp(id));
@@ -363,5 +409,28 @@ impl Membership {
                 self.events.push_back(MembershipEvent::StateChanged(member));
             }
         }
+        // Once more at most: a down identity does not come up again.
+        if !redown.is_empty() {
+            if self
+                .swim
+                .apply_many(redown.into_iter(), true, &mut self.runtime)
+                .is_err()
+            {
+                self.stats.refused_swim += 1;
+            }
+            self.flush(now);
+        }
+    }
+
+    /// A removed member that nobody approved again since.
+    fn still_removed(&mut self, member: &Hash32) -> bool {
+        if !self.removed.contains(member) {
+            return false;
+        }
+        if self.auth.is_approved(member) {
+            self.removed.remove(member);
+            return false;
+        }
+        true
     }
 }

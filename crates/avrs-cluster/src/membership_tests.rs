@@ -124,6 +124,25 @@ fn a_dead_member_is_declared_down() {
 }
 
 #[test]
+fn a_removed_member_is_forgotten_and_refused() {
+    let mut net = Net::new(3, 3);
+    net.join_all();
+    net.run_for(Duration::from_secs(3));
+    let gone = net.nodes[2].id().key;
+    let now = net.now;
+    assert!(net.nodes[0].remove(&gone, now));
+    assert!(
+        net.nodes[0].view().get(&gone).is_none(),
+        "forgotten at once"
+    );
+    // It keeps talking: refused, and never back in the view.
+    net.run_for(Duration::from_secs(5));
+    assert!(net.nodes[0].view().get(&gone).is_none());
+    assert!(net.nodes[0].stats().refused_auth > 0);
+    assert!(!net.nodes[0].remove(&gone, net.now), "no longer known");
+}
+
+#[test]
 fn an_unapproved_node_never_joins() {
     // Only the first three are approved; the fourth signs validly but is
     // not in anyone's set.

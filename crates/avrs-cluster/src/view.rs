@@ -114,6 +114,11 @@ impl ClusterView {
         }
     }
 
+    /// Forgets `member` now (removed from the cluster); never ourselves.
+    pub fn forget(&mut self, member: &Hash32) -> bool {
+        *member != self.me && self.members.remove(member).is_some()
+    }
+
     /// Forgets members down for longer than `reconnect_timeout`.
     pub fn expire(&mut self, now: Duration, reconnect_timeout: Duration) -> Vec<Hash32> {
         let expired: Vec<Hash32> = self

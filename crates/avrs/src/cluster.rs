@@ -1,6 +1,7 @@
 //! The cluster from the command line: the `[cluster]` section (and
-//! `--gossip`) as the node's cluster options, and `avrs cluster approve` /
-//! `avrs cluster members`, which talk to a node's HTTP API.
+//! `--gossip`) as the node's cluster options, `avrs cluster approve ID` /
+//! `avrs cluster members` (the host's loopback API), and cluster control
+//! (`control`: create, info, content-add, …) through a node's HTTP API.
 //!
 //! `[cluster]` keys: `gossip_address` (IP:PORT of the gossip socket),
 //! `host_id` (hex id of the host's key; without it the first roster from
@@ -8,18 +9,18 @@
 //! time, one per line), `region` (0–65535), `advertise_ip` (the address
 //! members and clients reach this node at), and for a balancer
 //! `autoscale_threshold` (percent), `autoscale_command`, `autoscale_webhook`.
-//! The `[avrs]` key `certificate_file` is the member certificate a node
-//! sends with its join request.
+//! The `[avrs]` key `certificate_file` is the member certificate (or
+//! chain) a node sends with its join request.
+
+mod control;
 
 use anyhow::{Context, Result, bail};
 use avrs_config::{Config, Host};
 use avrs_node::cluster::ClusterOptions;
 use avrs_node::cluster::autoscale::WebhookUrl;
 use avrs_proto::Hash32;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
-use std::time::Duration;
 
 /// The node's cluster options: `None` when neither `[cluster]` nor
 /// `--gossip` is given (a lone node, as before).
@@ -33,6 +34,7 @@ pub fn options(config: &Config, gossip_flag: Option<&str>) -> Result<Option<Clus
         heartbeat_interval: config.heartbeat_interval,
         reconnect_timeout: config.reconnect_timeout,
         state_dir: Some(config.data_dir.join("cluster")),
+        book_file: Some(config.data_dir.join("cluster-book.json")),
         gossip_address: SocketAddr::from(([0, 0, 0, 0], 7946)),
         ..ClusterOptions::loopback(config.roles, None)
     };
@@ -113,14 +115,15 @@ fn percent(value: &str) -> Result<u32> {
         .with_context(|| format!("expected a percentage from 0 to 100, such as 80%, got '{value}'"))
 }
 
-/// The `certificate_file` (armoured, as `avrs cert issue` writes it) in
-/// the binary form a join request carries.
+/// The `certificate_file` (armoured, as `avrs cert issue` writes it: the
+/// member's certificate, then its issuer's when an operator issued it) in
+/// the binary form a join request carries, every certificate of it.
 fn member_certificate(path: &Path) -> Result<Vec<u8>> {
     let text =
         std::fs::read(path).with_context(|| format!("certificate_file {}", path.display()))?;
-    let cert = avrs_auth::MemberCertificate::from_armor(&text)
+    let chain = avrs_auth::cert::CertificateChain::from_armor(&text)
         .with_context(|| format!("certificate_file {}", path.display()))?;
-    Ok(cert.to_bytes())
+    Ok(chain.to_bytes())
 }
 
 /// `avrs cluster …`.
@@ -132,55 +135,53 @@ pub struct ClusterArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum ClusterCommand {
-    /// Approve a member's join request (run on the host).
+    /// Approve a join request: `approve MEMBER` on the host (its loopback
+    /// API, the deployment's cluster), or `approve CLUSTER MEMBER` with a
+    /// token (owner, host or operator) and a TOTP code.
     Approve {
-        /// The member id (64 hex digits) its node prints at start.
+        /// The member id (64 hex digits) its node prints at start; or the
+        /// cluster id, with the member after it.
         id: String,
-        /// The host's HTTP API, IP:PORT.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        api: SocketAddr,
+        /// The member, when the first argument is a cluster id.
+        member: Option<String>,
+        #[command(flatten)]
+        api: control::Api,
     },
     /// Print a node's view of the cluster (JSON).
     Members {
         #[arg(long, default_value = "127.0.0.1:8080")]
         api: SocketAddr,
     },
+    #[command(flatten)]
+    Control(control::Control),
 }
 
 pub fn run(args: ClusterArgs) -> Result<()> {
     let (status, body) = match args.command {
-        ClusterCommand::Approve { id, api } => {
+        ClusterCommand::Approve {
+            id,
+            member: Some(member),
+            api,
+        } => return control::approve(id, member, &api),
+        ClusterCommand::Approve {
+            id,
+            member: None,
+            api,
+        } => {
             Hash32::from_hex(&id).map_err(|_| anyhow::anyhow!("not a member id: {id}"))?;
             let json = serde_json::json!({ "id": id }).to_string();
-            request(api, "POST", "/api/cluster/approve", &json)?
+            control::request(api.api, "POST", "/api/cluster/approve", &[], &json)?
         }
-        ClusterCommand::Members { api } => request(api, "GET", "/api/cluster/members", "")?,
+        ClusterCommand::Members { api } => {
+            control::request(api, "GET", "/api/cluster/members", &[], "")?
+        }
+        ClusterCommand::Control(command) => return control::run(command),
     };
     if status != 200 {
         bail!("the node answered {status}: {}", body.trim());
     }
     println!("{}", body.trim());
     Ok(())
-}
-
-/// One HTTP/1.0 request on loopback; the API is small and local.
-fn request(api: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&api, Duration::from_secs(5))
-        .with_context(|| format!("connect to {api}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: {api}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut response = String::new();
-    stream.take(1 << 20).read_to_string(&mut response)?;
-    let status = response
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    Ok((status, body.to_owned()))
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Access tokens (JWT): issue, verify, revoke.
     Token(token::TokenArgs),
-    /// Cluster membership: approve a member, list members.
+    /// Clusters: members, approvals, cluster control (create, info, contents…).
     Cluster(cluster::ClusterArgs),
     /// Member certificates: issue, show.
     Cert(cert::CertArgs),

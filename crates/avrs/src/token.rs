@@ -2,7 +2,7 @@
 //! node's `[auth]` section.
 //!
 //! ```text
-//! avrs token issue --config FILE --role publisher|viewer|operator|host \
+//! avrs token issue --config FILE --role publisher|viewer|operator|host|server \
 //!                  --content live/NAME --ttl 10m [--subject S] [--attr k=v]...
 //! avrs token verify --config FILE TOKEN
 //! avrs token revoke --config FILE (--jti X | --subject S | --serial HEX) --totp CODE
@@ -94,7 +94,7 @@ pub fn load_authorizer(config: &Path) -> Result<Authorizer> {
 fn issue(args: IssueArgs) -> Result<()> {
     let role = TokenRole::parse(&args.role).with_context(|| {
         format!(
-            "--role: expected publisher, viewer, operator or host, got '{}'",
+            "--role: expected publisher, viewer, operator, host or server, got '{}'",
             args.role
         )
     })?;

@@ -7,7 +7,7 @@ use super::advert::Advertiser;
 use super::autoscale::{self, AutoscaleOptions};
 use super::roster::{Approvals, JoinOutcome};
 use super::wire::{self, JoinRequest, KIND_GOSSIP, KIND_JOIN, KIND_ROSTER, RosterEntry};
-use super::{Cluster, ClusterOptions, SocketAddrs, lock, relay};
+use super::{Cluster, ClusterOptions, SocketAddrs, control, lock, relay};
 use crate::context::NodeContext;
 use avrs_auth::AuditEvent;
 use avrs_cluster::{
@@ -72,6 +72,13 @@ pub(super) async fn start(
         .filter(|_| options.host_gossip.is_none())
         .map(|dir| dir.join("members"));
     let approvals = Approvals::load(options.members_file.as_deref(), store)?;
+    let is_host = options.host_gossip.is_none();
+    let deployment = is_host.then(|| control::Deployment {
+        id: control::deployment_id(&options.cluster_name),
+        owner: key.id(),
+        title: &options.cluster_name,
+    });
+    let keeper = control::Keeper::load(options.roles, options.book_file.as_deref(), deployment)?;
     let advertiser = Advertiser::new(&options, ip, addrs, config.clone());
     let mut initial = advertiser.state(&context, None);
     initial.member = me.key;
@@ -103,6 +110,12 @@ pub(super) async fn start(
         )),
         stats: Mutex::new(membership.stats()),
         approvals: Mutex::new(approvals),
+        host: Mutex::new(if is_host {
+            Some(me.key)
+        } else {
+            options.host_id
+        }),
+        keeper,
         relays: relay::Relays::default(),
         routes: Arc::new(super::routes::Routes::new(me.key, &config)),
         key: key.clone(),
@@ -127,6 +140,7 @@ pub(super) async fn start(
         autoscale: options.autoscale.clone(),
         cluster_name: options.cluster_name.clone(),
         last_autoscale_check: None,
+        last_roster_unix: 0,
     };
     let task = tokio::spawn(driver.run(shutdown));
     Ok((cluster, task))
@@ -138,8 +152,9 @@ fn check_own_certificate(certificate: Option<&[u8]>, key: &SigningKey) -> anyhow
     let Some(bytes) = certificate else {
         return Ok(());
     };
-    let cert = avrs_auth::MemberCertificate::from_bytes(bytes)
+    let chain = avrs_auth::cert::CertificateChain::from_bytes(bytes)
         .map_err(|e| anyhow::anyhow!("certificate_file: {e}"))?;
+    let cert = chain.leaf();
     anyhow::ensure!(
         cert.member_id() == key.id(),
         "certificate_file is for member {}, but this node's key is {}",
@@ -147,10 +162,13 @@ fn check_own_certificate(certificate: Option<&[u8]>, key: &SigningKey) -> anyhow
         key.id().to_hex()
     );
     let now = unix_secs();
-    if now < cert.not_before || now >= cert.not_after {
+    // The leaf, or its issuer's certificate when the file is a chain.
+    let stale = |c: &&avrs_auth::MemberCertificate| now < c.not_before || now >= c.not_after;
+    if let Some(stale) = chain.certificates().iter().find(stale) {
         tracing::warn!(
-            not_before = cert.not_before,
-            not_after = cert.not_after,
+            member = %stale.member_id().to_hex(),
+            not_before = stale.not_before,
+            not_after = stale.not_after,
             "cluster: certificate_file is not valid now; the host will not admit by it"
         );
     }
@@ -203,6 +221,8 @@ struct Driver {
     autoscale: AutoscaleOptions,
     cluster_name: String,
     last_autoscale_check: Option<Instant>,
+    /// The newest roster's time (member): removals follow it only.
+    last_roster_unix: u64,
 }
 
 impl Driver {
@@ -340,12 +360,20 @@ impl Driver {
         match self.host_id {
             Some(host) if host != signer => return,
             Some(_) => {}
-            None if Some(from) == self.host_gossip => self.host_id = Some(signer),
+            None if Some(from) == self.host_gossip => {
+                self.host_id = Some(signer);
+                *lock(&self.cluster.host) = Some(signer);
+            }
             None => return,
         }
         let auth = self.membership.auth_mut();
         for entry in &roster.entries {
             auth.approve(entry.key.clone());
+        }
+        // A roster older than one already seen may lack a newer member.
+        if roster.unix_secs >= self.last_roster_unix {
+            self.last_roster_unix = roster.unix_secs;
+            self.forget_removed(&roster.entries);
         }
         if !roster.entries.iter().any(|e| e.member.key == self.me.key) {
             return;
@@ -362,6 +390,38 @@ impl Driver {
             if let Err(err) = self.membership.join(&seeds, self.now()) {
                 tracing::warn!(%err, "cluster: cannot join");
             }
+        }
+    }
+
+    /// Member: a complete roster is the whole cluster, so a member it no
+    /// longer names was removed by the host: refused from now on here too.
+    fn forget_removed(&mut self, entries: &[RosterEntry]) {
+        if entries.len() >= wire::MAX_ROSTER {
+            return;
+        }
+        let listed: std::collections::HashSet<Hash32> =
+            entries.iter().map(|e| e.member.key).collect();
+        let gone: Vec<Hash32> = self
+            .membership
+            .auth_mut()
+            .approved_ids()
+            .filter(|id| !listed.contains(id) && **id != self.me.key)
+            .copied()
+            .collect();
+        for id in gone {
+            tracing::info!(member = %id.to_hex(), "cluster: member removed by the host");
+            let now = self.now();
+            self.membership.remove(&id, now);
+        }
+    }
+
+    /// Host: members removed through cluster control are cut off now.
+    fn cut_off_removed(&mut self) {
+        let removed = lock(&self.cluster.approvals).take_revoked();
+        for id in removed {
+            let now = self.now();
+            let known = self.membership.remove(&id, now);
+            tracing::info!(member = %id.to_hex(), known, "cluster: member removed");
         }
     }
 
@@ -385,6 +445,7 @@ impl Driver {
             }
         }
         if self.host_gossip.is_none() {
+            self.cut_off_removed();
             let changed = std::mem::take(&mut lock(&self.cluster.approvals).changed);
             if changed || self.last_roster.is_none_or(|t| now - t >= ROSTER_EVERY) {
                 self.last_roster = Some(now);

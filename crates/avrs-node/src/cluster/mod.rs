@@ -12,11 +12,14 @@
 //! - [`relay`] / [`locate`]: pulling a content once for all local viewers.
 //! - [`routes`]: ROUTE_ADD / ROUTE_DEL, this node's place in relay trees.
 //! - [`api`]: HTTP: members, approve, balance, the balancer's redirects.
+//! - [`control`]: cluster control (`'C'`, `POST /api/cluster/control`) on
+//!   the book of clusters a host or operator keeps.
 
 mod admission;
 mod advert;
 pub mod api;
 pub mod autoscale;
+pub mod control;
 mod driver;
 pub mod locate;
 pub mod relay;
@@ -56,6 +59,9 @@ pub struct ClusterOptions {
     pub members_file: Option<PathBuf>,
     /// Host: where approvals persist (`DATA_DIR/cluster`).
     pub state_dir: Option<PathBuf>,
+    /// Host or operator: the cluster book (`DATA_DIR/cluster-book.json`);
+    /// `None` keeps it in memory only.
+    pub book_file: Option<PathBuf>,
     pub heartbeat_interval: Duration,
     pub reconnect_timeout: Duration,
     /// The IP other members and clients reach this node at; default: the
@@ -84,6 +90,7 @@ impl ClusterOptions {
             host_id: None,
             members_file: None,
             state_dir: None,
+            book_file: None,
             heartbeat_interval: Duration::from_millis(200),
             reconnect_timeout: Duration::from_secs(10),
             advertise_ip: None,
@@ -107,6 +114,10 @@ pub struct Cluster {
     balancer: Mutex<Balancer>,
     stats: Mutex<GossipStats>,
     pub(crate) approvals: Mutex<roster::Approvals>,
+    /// The host's member id, once known (this node's on the host).
+    pub(crate) host: Mutex<Option<Hash32>>,
+    /// The cluster book, on a host or an operator.
+    pub(crate) keeper: Option<control::Keeper>,
     pub(crate) relays: relay::Relays,
     /// This node's relay trees (ROUTE_ADD grants, ROUTE_DEL).
     pub routes: Arc<routes::Routes>,

@@ -1,17 +1,23 @@
 //! The host's record of who may be a member: ids approved ahead of time
 //! (the `members_file`), members approved with their keys (persisted under
 //! `DATA_DIR/cluster/members`, whether approved by file, operator or
-//! certificate), and join requests waiting for `avrs cluster approve ID`.
+//! certificate), join requests waiting for `avrs cluster approve ID`, each
+//! member's roles in the roster (asked for in its join, or assigned), and
+//! the members removed (`DATA_DIR/cluster/removed`: not admitted again by
+//! the members file or a certificate, only by a new approval).
 
 use super::wire::{JoinRequest, RosterEntry};
 use avrs_cluster::{MemberId, PeerAddr};
 use avrs_crypto::{Algorithm, PublicKey};
 use avrs_proto::Hash32;
+use avrs_proto::avrs::Roles;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Join requests kept waiting for an operator, at most.
 const MAX_PENDING: usize = 256;
+/// Removed members remembered, at most.
+const MAX_REMOVED: usize = 4096;
 
 #[derive(Debug, Default)]
 pub struct Approvals {
@@ -19,6 +25,12 @@ pub struct Approvals {
     preapproved: BTreeSet<Hash32>,
     pub approved: BTreeMap<Hash32, RosterEntry>,
     pub pending: BTreeMap<Hash32, RosterEntry>,
+    /// Roles of approved members and wishes of waiting ones.
+    roles: BTreeMap<Hash32, Roles>,
+    /// Removed members: a new approval only lets them in again.
+    removed: BTreeSet<Hash32>,
+    /// Removed since the driver last looked: their gossip is to be refused.
+    revoked: Vec<Hash32>,
     /// Where approved members are kept across restarts (host only).
     store: Option<PathBuf>,
     /// The approved set changed since the roster was last sent.
@@ -60,12 +72,76 @@ impl Approvals {
             && let Ok(text) = std::fs::read_to_string(path)
         {
             for line in text.lines() {
-                if let Some(entry) = parse_entry(line) {
+                if let Some((entry, roles)) = parse_entry(line) {
+                    if let Some(roles) = roles {
+                        approvals.roles.insert(entry.member.key, roles);
+                    }
                     approvals.approved.insert(entry.member.key, entry);
                 }
             }
         }
+        if let Some(path) = approvals.removed_file()
+            && let Ok(text) = std::fs::read_to_string(&path)
+        {
+            let ids = text.lines().filter_map(|l| Hash32::from_hex(l.trim()).ok());
+            approvals.removed = ids.take(MAX_REMOVED).collect();
+        }
+        for id in &approvals.removed {
+            approvals.preapproved.remove(id);
+        }
         Ok(approvals)
+    }
+
+    fn removed_file(&self) -> Option<PathBuf> {
+        self.store
+            .as_ref()
+            .map(|path| path.with_file_name("removed"))
+    }
+
+    /// The roles an approved member holds in the roster (those its join
+    /// asked for, or those assigned since); `None` for a non-member.
+    pub fn roster_roles(&self, id: &Hash32) -> Option<Roles> {
+        self.approved
+            .contains_key(id)
+            .then(|| self.roles.get(id).copied().unwrap_or(Roles::CLIENT))
+    }
+
+    /// The roles a waiting request asks for.
+    pub fn wished_roles(&self, id: &Hash32) -> Roles {
+        self.roles.get(id).copied().unwrap_or(Roles::CLIENT)
+    }
+
+    /// MEMBER_ROLE_ASSIGN on the deployment's cluster.
+    pub fn assign(&mut self, id: Hash32, roles: Roles) -> bool {
+        if !self.approved.contains_key(&id) {
+            return false;
+        }
+        self.roles.insert(id, roles);
+        self.save();
+        true
+    }
+
+    /// MEMBER_REMOVE (or a member leaving): out of the roster, its request
+    /// and its advance approval dropped, its gossip refused from now on,
+    /// and not admitted again without a new approval.
+    pub fn remove(&mut self, id: Hash32) -> bool {
+        let was = self.approved.remove(&id).is_some() | self.pending.remove(&id).is_some();
+        self.preapproved.remove(&id);
+        self.roles.remove(&id);
+        if self.removed.len() < MAX_REMOVED {
+            self.removed.insert(id);
+        } else {
+            tracing::warn!(member = %id.to_hex(), "cluster: too many removed members to remember this one");
+        }
+        self.revoked.push(id);
+        self.changed = true;
+        self.save();
+        was
+    }
+
+    /// Members removed since the last call, for the driver to cut off.
+    pub fn take_revoked(&mut self) -> Vec<Hash32> {
+        std::mem::take(&mut self.revoked)
     }
 
     /// Whether a join from `id` is approved without more ado (file,
@@ -82,8 +158,12 @@ impl Approvals {
             key: join.key.clone(),
             member: join.member,
         };
+        // A removed member's certificate does not let it back in.
+        let certified = certified && !self.removed.contains(&id);
         if self.admits(&id) || certified {
             let new = self.approved.get(&id) != Some(&entry);
+            // Roles assigned since the first join stay.
+            self.roles.entry(id).or_insert(join.roles);
             if new {
                 self.pending.remove(&id);
                 self.approved.insert(id, entry);
@@ -93,10 +173,13 @@ impl Approvals {
             return JoinOutcome::Approved { new };
         }
         // `new` only when kept: a full list drops the request quietly.
-        let new = self.pending.get(&id) != Some(&entry)
-            && (self.pending.len() < MAX_PENDING || self.pending.contains_key(&id));
+        let kept = self.pending.len() < MAX_PENDING || self.pending.contains_key(&id);
+        let new = self.pending.get(&id) != Some(&entry) && kept;
         if new {
             self.pending.insert(id, entry);
+        }
+        if kept {
+            self.roles.insert(id, join.roles);
         }
         JoinOutcome::Pending { new }
     }
@@ -105,6 +188,9 @@ impl Approvals {
     /// unknown id is approved for when it asks.
     pub fn approve(&mut self, id: Hash32) -> bool {
         self.preapproved.insert(id);
+        if self.removed.remove(&id) {
+            self.save();
+        }
         match self.pending.remove(&id) {
             Some(entry) => {
                 self.approved.insert(id, entry);
@@ -120,17 +206,31 @@ impl Approvals {
         let Some(path) = &self.store else {
             return;
         };
-        let text: String = self.approved.values().map(format_entry).collect();
+        let text: String = self
+            .approved
+            .values()
+            .map(|e| format_entry(e, self.roles.get(&e.member.key).copied()))
+            .collect();
         if let Err(err) = write_atomically(path, text.as_bytes()) {
             tracing::error!(%err, path = %path.display(), "cluster: cannot save the members");
+        }
+        let Some(path) = self.removed_file() else {
+            return;
+        };
+        let text: String = self.removed.iter().map(|id| id.to_hex() + "\n").collect();
+        if let Err(err) = write_atomically(&path, text.as_bytes()) {
+            tracing::error!(%err, path = %path.display(), "cluster: cannot save the removed members");
         }
     }
 }
 
-fn format_entry(e: &RosterEntry) -> String {
+/// `ID ALGORITHM KEY [IP]:PORT INCARNATION [ROLE_MASK]`: the role mask
+/// came later, so a line without one still reads.
+fn format_entry(e: &RosterEntry, roles: Option<Roles>) -> String {
     let ip = std::net::Ipv6Addr::from(e.member.addr.ip);
+    let roles = roles.map_or(String::new(), |r| format!(" {:#06x}", r.mask()));
     format!(
-        "{} {} {} [{ip}]:{} {}\n",
+        "{} {} {} [{ip}]:{} {}{roles}\n",
         e.member.key.to_hex(),
         e.key.algorithm().sign_type_code(),
         hex(e.key.as_bytes()),
@@ -139,14 +239,15 @@ fn format_entry(e: &RosterEntry) -> String {
     )
 }
 
-fn parse_entry(line: &str) -> Option<RosterEntry> {
+fn parse_entry(line: &str) -> Option<(RosterEntry, Option<Roles>)> {
     let mut words = line.split_whitespace();
     let id = Hash32::from_hex(words.next()?).ok()?;
     let algorithm = Algorithm::from_sign_type_code(words.next()?.parse().ok()?).ok()?;
     let key = PublicKey::from_bytes(algorithm, &unhex(words.next()?)?).ok()?;
     let addr: std::net::SocketAddrV6 = words.next()?.parse().ok()?;
     let incarnation = words.next()?.parse().ok()?;
-    (key.id() == id).then_some(RosterEntry {
+    let roles = words.next().and_then(|w| Roles::parse(w).ok());
+    let entry = RosterEntry {
         key,
         member: MemberId {
             key: id,
@@ -156,7 +257,8 @@ fn parse_entry(line: &str) -> Option<RosterEntry> {
             },
             incarnation,
         },
-    })
+    };
+    (entry.key.id() == id).then_some((entry, roles))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -240,11 +342,47 @@ mod tests {
             approvals.on_join(&c, true),
             JoinOutcome::Approved { new: true }
         );
-        let again = Approvals::load(None, Some(store)).unwrap();
+        let again = Approvals::load(None, Some(store.clone())).unwrap();
         assert_eq!(again.approved.len(), 3);
         assert_eq!(again.approved[&b.member.key].member, b.member);
         assert!(again.admits(&c.member.key));
+        assert_eq!(again.roster_roles(&b.member.key), Some(Roles::SERVER));
+        // A line of an older store (no role mask) still reads.
+        let old = format_entry(&again.approved[&a.member.key], None);
+        assert!(parse_entry(&old).is_some_and(|(_, roles)| roles.is_none()));
         std::fs::write(&list, "not-hex\n").unwrap();
         assert!(Approvals::load(Some(&list), None).is_err());
+    }
+
+    #[test]
+    fn removed_members_stay_out_until_approved_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("members");
+        let a = join(1);
+        std::fs::write(&list, format!("{}\n", a.member.key.to_hex())).unwrap();
+        let store = dir.path().join("cluster/members");
+        let mut approvals = Approvals::load(Some(&list), Some(store.clone())).unwrap();
+        assert!(matches!(
+            approvals.on_join(&a, false),
+            JoinOutcome::Approved { .. }
+        ));
+        assert!(approvals.assign(a.member.key, Roles::SERVER | Roles::OPERATOR));
+        assert!(approvals.remove(a.member.key));
+        assert_eq!(approvals.take_revoked(), vec![a.member.key]);
+        assert!(approvals.take_revoked().is_empty());
+        assert_eq!(approvals.roster_roles(&a.member.key), None);
+        // Neither the members file (after a restart) nor a certificate
+        // lets it back in.
+        let mut approvals = Approvals::load(Some(&list), Some(store.clone())).unwrap();
+        assert!(!approvals.admits(&a.member.key));
+        assert!(matches!(
+            approvals.on_join(&a, true),
+            JoinOutcome::Pending { .. }
+        ));
+        assert_eq!(approvals.wished_roles(&a.member.key), Roles::SERVER);
+        // A new approval does.
+        assert!(approvals.approve(a.member.key));
+        let approvals = Approvals::load(Some(&list), Some(store)).unwrap();
+        assert!(approvals.admits(&a.member.key));
     }
 }

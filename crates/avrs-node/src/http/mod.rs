@@ -32,6 +32,10 @@ pub fn router(context: Arc<NodeContext>) -> Router {
             "/api/cluster/approve",
             axum::routing::post(crate::cluster::api::approve),
         )
+        .route(
+            "/api/cluster/control",
+            axum::routing::post(crate::cluster::control::http::control),
+        )
         .route("/api/balance", get(crate::cluster::api::balance))
         .merge(vod::routes())
         .route(

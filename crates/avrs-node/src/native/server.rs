@@ -283,6 +283,7 @@ impl Connection {
             } => self.watch(content_id, request, ended).await,
             Step::Control { control } => self.control(control).await,
             Step::Balance { request } => self.balance(request).await,
+            Step::ClusterControl { request } => self.cluster_control(request).await,
             Step::Cluster { kind } => {
                 let reply = self.cluster_reply(kind);
                 self.reply(&reply).await
@@ -631,6 +632,40 @@ impl Connection {
         match allowed {
             true => RetCodePacket::with_text(RetCode::ClusterNotFound, "SINGLE_NODE_NO_CLUSTERS"),
             false => RetCodePacket::with_text(RetCode::MemberSecurityIssue, "ROLE_NOT_ALLOWED"),
+        }
+    }
+
+    /// Cluster control (`'C'`): answered from the node's cluster book as
+    /// the session's signer, with its roster roles (or its token's role).
+    /// The reply is an `'r'` or a typed cluster packet (INFO, LIST_RESPONSE,
+    /// CONTENT_LIST_RESPONSE).
+    async fn cluster_control(&mut self, request: avrs_proto::avrs::ClusterRequest) -> ControlFlow<()> {
+        use crate::cluster::control;
+        use avrs_cluster::control::Reply;
+        let (Some(cluster), Some(id)) = (self.context.cluster.get(), self.session.id()) else {
+            let reply = RetCodePacket::with_text(RetCode::ClusterNotFound, "NOT_IN_A_CLUSTER");
+            return self.reply(&reply).await;
+        };
+        let now = avrs_auth::unix_now();
+        let role = self
+            .session
+            .token()
+            .and_then(|token| self.context.authorizer.token_keys().verify(token, now).ok())
+            .map(|claims| claims.role);
+        let actor = control::native_actor(cluster, id, role);
+        let kind = request.kind();
+        let handled = control::handle(cluster, actor, request);
+        tracing::debug!(remote = %self.remote, %kind, code = %handled.reply.code(), "native: cluster control");
+        let packet = match handled.reply {
+            Reply::Code(reply) => return self.reply(&reply).await,
+            Reply::Packet(packet) => packet.to_packet(),
+        };
+        let Ok(packet) = packet else {
+            return self.reply(&RetCodePacket::new(RetCode::Error)).await;
+        };
+        match self.control.write(SubType::Cluster, &packet.finish()).await {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(_) => ControlFlow::Break(()),
         }
     }
 

@@ -9,12 +9,12 @@
 //! goes on. The client side is in `client_side`.
 
 use avrs_crypto::verify_packet;
-use avrs_proto::avrs::cluster::{BalanceRequest, ClusterType};
+use avrs_proto::avrs::cluster::{BalanceRequest, CLUSTER_SIGN_CODE, ClusterType};
 use avrs_proto::avrs::quic::{BoundOpen, CloseCode, ContentControl, ContentRequest, ContentTarget};
 use avrs_proto::avrs::session::ContentRemove;
 use avrs_proto::avrs::{
-    ControlPacket, Request, RetCode, RetCodePacket, SESSION_SIGN_CODE, SessionType, SubType,
-    retcode_for,
+    ClusterRequest, ControlPacket, Request, RetCode, RetCodePacket, SESSION_SIGN_CODE, SessionType,
+    SubType, retcode_for,
 };
 use avrs_proto::{Hash32, ProtoError};
 use std::collections::BTreeSet;
@@ -56,6 +56,9 @@ pub enum Step {
     /// A BALANCE_REQUEST (`'C'`): the driver answers with a
     /// BALANCE_RESPONSE, or a code when it cannot.
     Balance { request: BalanceRequest },
+    /// Any other typed cluster request (`'C'`): the driver answers it from
+    /// the node's cluster book (`cluster::control`) as the session's signer.
+    ClusterControl { request: ClusterRequest },
     /// Stop streaming `content_id`; send the reply.
     Unwatch {
         content_id: u32,
@@ -134,7 +137,7 @@ impl ServerSession {
             (SubType::Session, State::AwaitOpen) => self.open(data),
             (_, State::AwaitOpen) => refuse(RetCodePacket::new(RetCode::SessionNotOpened)),
             (SubType::Session, State::Open { id }) => self.request(id, data),
-            (SubType::Cluster, State::Open { .. }) => cluster_request(data),
+            (SubType::Cluster, State::Open { id }) => cluster_request(id, data),
             // The framing layer lets no other sub-type through.
             (SubType::Content, _) => Step::Reply(RetCodePacket::new(RetCode::ContentUnavailable)),
         }
@@ -284,23 +287,29 @@ impl ServerSession {
     }
 }
 
-/// A `'C'` packet on a native session: only BALANCE_REQUEST is served.
-fn cluster_request(data: &[u8]) -> Step {
-    let packet = match ControlPacket::<ClusterType>::decode(data) {
-        Ok(packet) if packet.kind() == ClusterType::BalanceRequest => packet,
-        _ => {
-            return Step::Reply(RetCodePacket::with_text(
-                RetCode::ClusterWrongRequest,
-                "ONLY_BALANCE_REQUEST_ON_NATIVE_SESSIONS",
-            ));
-        }
-    };
-    match BalanceRequest::from_packet(&packet) {
-        Ok(request) => Step::Balance { request },
-        Err(err) => Step::Reply(RetCodePacket::with_text(
-            retcode_for(&err, SubType::Cluster),
+/// A `'C'` packet on a native session: BALANCE_REQUEST goes to the
+/// balancer, any other typed request to cluster control. A SIGN item is
+/// optional, as on session packets; when present it must be the session's.
+fn cluster_request(id: Hash32, data: &[u8]) -> Step {
+    let cluster_reply = |err: &ProtoError| {
+        Step::Reply(RetCodePacket::with_text(
+            retcode_for(err, SubType::Cluster),
             err.to_string(),
-        )),
+        ))
+    };
+    let packet = match ControlPacket::<ClusterType>::decode(data) {
+        Ok(packet) => packet,
+        Err(err) => return cluster_reply(&err),
+    };
+    if packet.is_signed()
+        && let Err(err) = verify_packet(data, CLUSTER_SIGN_CODE, Some(&id))
+    {
+        return Step::Reply(RetCodePacket::with_text(err.retcode(), err.text_tag()));
+    }
+    match ClusterRequest::from_packet(&packet) {
+        Ok(ClusterRequest::BalanceRequest(request)) => Step::Balance { request },
+        Ok(request) => Step::ClusterControl { request },
+        Err(err) => cluster_reply(&err),
     }
 }
 

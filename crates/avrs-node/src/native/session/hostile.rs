@@ -462,10 +462,10 @@ fn after_open_rows() -> Vec<Row> {
             expected: Reply(RetCode::ContentUnavailable),
         },
         Row {
-            what: "a cluster packet on a native session",
+            what: "a cluster packet of an unknown type on a native session",
             open_first: true,
             subtype: SubType::Cluster,
-            bytes: vec![0x01, 0, 0, 0, 0, 0, 0, 0],
+            bytes: vec![0x07, 0, 0, 0, 0, 0, 0, 0],
             expected: Reply(RetCode::ClusterWrongRequest),
         },
         Row {

@@ -340,9 +340,9 @@ fn client_reports_refusals_with_the_request_name() {
 }
 
 #[test]
-fn a_balance_request_goes_to_the_driver_other_cluster_packets_are_refused() {
+fn cluster_packets_go_to_the_balancer_or_to_cluster_control() {
     use avrs_proto::avrs::Request as _;
-    use avrs_proto::avrs::cluster::{BalanceRequest, Create};
+    use avrs_proto::avrs::cluster::{BalanceRequest, CLUSTER_SIGN_CODE, Create};
     let mut session = opened();
     let request = BalanceRequest {
         id: None,
@@ -355,7 +355,25 @@ fn a_balance_request_goes_to_the_driver_other_cluster_packets_are_refused() {
         Step::Balance { request }
     );
     let create = Create::default().to_packet().unwrap().finish();
-    let step = session.handle(SubType::Cluster, &create);
+    assert_eq!(
+        session.handle(SubType::Cluster, &create),
+        Step::ClusterControl {
+            request: ClusterRequest::Create(Create::default())
+        }
+    );
+    // Signed by the session's key: the same; by another key: refused.
+    let own = sign_packet(&create, CLUSTER_SIGN_CODE, &key()).unwrap();
+    let step = session.handle(SubType::Cluster, &own);
+    assert!(matches!(step, Step::ClusterControl { .. }), "{step:?}");
+    let other = SigningKey::from_seed(Algorithm::Ed25519, &[7; 32]).unwrap();
+    let alien = sign_packet(&create, CLUSTER_SIGN_CODE, &other).unwrap();
+    let step = session.handle(SubType::Cluster, &alien);
+    assert!(
+        matches!(&step, Step::Reply(r) if r.code == RetCode::SignAlien),
+        "{step:?}"
+    );
+    // An unknown type: the decoder's code.
+    let step = session.handle(SubType::Cluster, &[0x07, 0, 0, 0, 0, 0, 0, 0]);
     assert!(
         matches!(&step, Step::Reply(r) if r.code == RetCode::ClusterWrongRequest),
         "{step:?}"

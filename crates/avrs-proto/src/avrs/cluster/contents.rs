@@ -1,17 +1,18 @@
-//! Cluster content requests: CONTENT_ADD, CONTENT_DEL, CONTENT_LIST_*.
+//! Cluster content requests: CONTENT_ADD, CONTENT_UPDATE, CONTENT_DEL,
+//! CONTENT_LIST_*.
 
 use super::types::{ClusterArg, ClusterType, MAX_TITLE};
 use super::{for_each_arg, put_id, read_id};
 use crate::avrs::flow::{FlowCodec, Flows, check_codecs};
 use crate::avrs::labels::{self, labelled};
 use crate::avrs::request::{Request, read_str, required, set_once, write_str};
-use crate::error::Result;
+use crate::error::{ProtoError, Result};
 use crate::ids::Guuid;
 use crate::tsd::{TsdBuilder, TsdItem};
 
 /// CONTENT_ADD `[ID, CONTENT_ID, CONTENT_TITLE?, CONTENT_FLOWS,
-/// CONTENT_FLOW_CODEC…]`: the owner, a HOST, an OPERATOR or a SERVER adds a
-/// content item. Each codec names an existing flow, at most one per flow.
+/// CONTENT_FLOW_CODEC…]`: the owner, a HOST or a SERVER adds a content
+/// item. Each codec names an existing flow, at most one per flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentAdd {
     /// The cluster.
@@ -76,6 +77,101 @@ impl Request for ContentAdd {
     }
 }
 
+/// CONTENT_UPDATE `[ID, CONTENT_ID, CONTENT_TITLE?, CONTENT_FLOWS?,
+/// CONTENT_FLOW_CODEC…]` (ours; the C code leaves it unhandled): changes a
+/// content item, the same roles as CONTENT_ADD. At least one of the three:
+/// a title replaces the title; flows replace the flows and, with them, the
+/// codecs (which must name its flows); codecs alone replace the codecs of
+/// the flows the receiver holds (which only it can check; here: one codec
+/// per flow at most).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentUpdate {
+    pub id: Guuid,
+    pub content_id: Guuid,
+    pub title: Option<String>,
+    pub flows: Option<Flows>,
+    pub codecs: Vec<FlowCodec>,
+}
+
+impl ContentUpdate {
+    fn check(&self) -> Result<()> {
+        if self.title.is_none() && self.flows.is_none() && self.codecs.is_empty() {
+            return Err(ProtoError::Missing {
+                what: labels::CLUSTER_CHANGE,
+            });
+        }
+        match &self.flows {
+            Some(flows) => check_codecs(flows, &self.codecs),
+            None => check_one_per_flow(&self.codecs),
+        }
+    }
+}
+
+/// At most one codec per flow id (whatever the flows are).
+fn check_one_per_flow(codecs: &[FlowCodec]) -> Result<()> {
+    let mut seen = [false; 256];
+    for codec in codecs {
+        if std::mem::replace(&mut seen[usize::from(codec.flow_id)], true) {
+            return Err(ProtoError::Duplicate {
+                what: labels::FLOW_CODEC,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Request for ContentUpdate {
+    type Kind = ClusterType;
+    const KIND: ClusterType = ClusterType::ContentUpdate;
+
+    fn write_args(&self, args: &mut TsdBuilder) -> Result<()> {
+        self.check()?;
+        write_target(args, self.id, self.content_id);
+        if let Some(title) = &self.title {
+            let code = ClusterArg::ContentTitle.code();
+            write_str(args, code, title, MAX_TITLE, labels::CONTENT_TITLE)?;
+        }
+        if let Some(flows) = &self.flows {
+            args.put_str(ClusterArg::ContentFlows.code(), flows.as_str())?;
+        }
+        for codec in &self.codecs {
+            args.put(ClusterArg::ContentFlowCodec.code(), &codec.encode_value()?)?;
+        }
+        Ok(())
+    }
+
+    fn read_args(items: &[TsdItem<'_>]) -> Result<Self> {
+        let (mut id, mut content_id, mut title, mut flows) = (None, None, None, None);
+        let mut codecs = Vec::new();
+        for_each_arg(items, |arg, item| {
+            match arg {
+                ClusterArg::Id => read_id(&mut id, item)?,
+                ClusterArg::ContentId => read_content_id(&mut content_id, item)?,
+                ClusterArg::ContentTitle => {
+                    let text = read_str(item, MAX_TITLE, labels::CONTENT_TITLE)?;
+                    set_once(&mut title, text, labels::CONTENT_TITLE)?;
+                }
+                ClusterArg::ContentFlows => {
+                    let text = item.str().map_err(labelled(labels::CONTENT_FLOWS))?;
+                    set_once(&mut flows, Flows::new(text)?, labels::CONTENT_FLOWS)?;
+                }
+                ClusterArg::ContentFlowCodec => codecs.push(FlowCodec::decode_value(item.value)?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        let update = Self {
+            id: required(id, labels::CLUSTER_ID)?,
+            content_id: required(content_id, labels::CONTENT_ID)?,
+            title,
+            flows,
+            codecs,
+        };
+        update.check()?;
+        Ok(update)
+    }
+}
+
 fn read_content_id(slot: &mut Option<Guuid>, item: &TsdItem<'_>) -> Result<()> {
     let content_id = item.guuid().map_err(labelled(labels::CONTENT_ID))?;
     set_once(slot, content_id, labels::CONTENT_ID)
@@ -86,7 +182,7 @@ fn write_target(args: &mut TsdBuilder, id: Guuid, content_id: Guuid) {
     args.put_guuid(ClusterArg::ContentId.code(), content_id);
 }
 
-/// CONTENT_DEL `[ID, CONTENT_ID]`: the same roles as CONTENT_ADD.
+/// CONTENT_DEL `[ID, CONTENT_ID]`: the roles of CONTENT_ADD, and OPERATOR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentDel {
     pub id: Guuid,

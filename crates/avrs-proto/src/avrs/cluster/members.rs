@@ -159,7 +159,8 @@ fn write_role(args: &mut TsdBuilder, role: Roles) -> Result<()> {
 }
 
 id_only_request!(
-    "MEMBER_REQUEST_DEL `[ID]`: the signer withdraws its own join request.",
+    "MEMBER_REQUEST_DEL `[ID]`: the signer withdraws its own join request, \
+     or leaves.",
     MemberRequestDel,
     ClusterType::MemberRequestDel
 );
@@ -225,8 +226,8 @@ member_target_request!(
 );
 
 member_target_request!(
-    "MEMBER_REMOVE `[ID, MEMBER]`: the owner, a HOST, an OPERATOR, or the \
-     member itself.",
+    "MEMBER_REMOVE `[ID, MEMBER]`: the owner, a HOST or an OPERATOR removes \
+     a member (a member leaves by MEMBER_REQUEST_DEL).",
     MemberRemove,
     ClusterType::MemberRemove
 );

@@ -42,7 +42,9 @@ mod types;
 mod tests;
 
 pub use balance::{BalanceRequest, BalanceResponse, MAX_EXCLUDED};
-pub use contents::{ContentAdd, ContentDel, ContentListRequest, ContentListResponse};
+pub use contents::{
+    ContentAdd, ContentDel, ContentListRequest, ContentListResponse, ContentUpdate,
+};
 pub use lifecycle::{Change, ClusterOptions, Create, Destroy, Info, ListRequest, ListResponse};
 pub use members::{
     MemberApprove, MemberInfo, MemberRemove, MemberRequestAdd, MemberRequestDel, RoleAssign,
@@ -73,6 +75,7 @@ request_enum! {
         MemberRemove(MemberRemove) = MemberRemove,
         RoleAssign(RoleAssign) = MemberRoleAssign,
         ContentAdd(ContentAdd) = ContentAdd,
+        ContentUpdate(ContentUpdate) = ContentUpdate,
         ContentDel(ContentDel) = ContentDel,
         ContentListRequest(ContentListRequest) = ContentListRequest,
         ContentListResponse(ContentListResponse) = ContentListResponse,

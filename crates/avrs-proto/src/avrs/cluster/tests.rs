@@ -647,6 +647,69 @@ fn content_add_checks_flows_and_codecs() {
 }
 
 #[test]
+fn content_update_needs_a_change_and_checks_its_codecs() {
+    let (id, content_id) = (Guuid::new(1, 0), Guuid::new(2, 0));
+    let title_only = ContentUpdate {
+        id,
+        content_id,
+        title: Some("new".into()),
+        flows: None,
+        codecs: vec![],
+    };
+    assert_round_trip(&title_only);
+    let codecs_only = ContentUpdate {
+        title: None,
+        codecs: vec![FlowCodec::new(5, "opus")],
+        ..title_only.clone()
+    };
+    assert_round_trip(&codecs_only);
+    let both = ContentUpdate {
+        flows: Some(Flows::new("va").unwrap()),
+        codecs: vec![FlowCodec::new(1, "mp4a.40.2")],
+        ..title_only.clone()
+    };
+    assert_round_trip(&both);
+    let nothing = ContentUpdate {
+        title: None,
+        ..title_only.clone()
+    };
+    assert_eq!(
+        encode_err(&nothing),
+        ProtoError::Missing {
+            what: labels::CLUSTER_CHANGE
+        }
+    );
+    let id_bytes = id.to_bytes();
+    let content_bytes = content_id.to_bytes();
+    let bare = raw(
+        ClusterType::ContentUpdate,
+        &[(1, &id_bytes), (0x30, &content_bytes)],
+    );
+    assert!(read::<ContentUpdate>(&bare).is_err());
+    let twice = ContentUpdate {
+        codecs: vec![FlowCodec::new(0, "a"), FlowCodec::new(0, "b")],
+        ..codecs_only.clone()
+    };
+    assert!(matches!(
+        encode_err(&twice),
+        ProtoError::Duplicate {
+            what: labels::FLOW_CODEC
+        }
+    ));
+    let outside = ContentUpdate {
+        codecs: vec![FlowCodec::new(2, "x")],
+        ..both
+    };
+    assert!(matches!(
+        encode_err(&outside),
+        ProtoError::UnknownValue {
+            what: labels::FLOW_ID,
+            ..
+        }
+    ));
+}
+
+#[test]
 fn a_request_refuses_a_packet_of_another_type() {
     let bytes = encode(&Destroy {
         id: Guuid::new(1, 0),
@@ -663,7 +726,6 @@ fn a_request_refuses_a_packet_of_another_type() {
 #[test]
 fn types_without_a_typed_form_decode_as_other() {
     for kind in [
-        ClusterType::ContentUpdate,
         ClusterType::RouteAdd,
         ClusterType::RouteDel,
         ClusterType::RouteFind,
@@ -874,6 +936,14 @@ proptest! {
         title in proptest::option::of("[^\u{0}]{0,60}"),
         (flows, codecs) in flows_and_codecs(),
     ) {
+        let update = ContentUpdate {
+            id,
+            content_id,
+            title: title.clone().or(Some(String::new())),
+            flows: Some(flows.clone()),
+            codecs: codecs.clone(),
+        };
+        assert_round_trip(&update);
         assert_round_trip(&ContentAdd { id, content_id, title, flows, codecs });
         assert_round_trip(&ContentDel { id, content_id });
     }
