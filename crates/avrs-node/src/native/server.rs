@@ -639,7 +639,10 @@ impl Connection {
     /// the session's signer, with its roster roles (or its token's role).
     /// The reply is an `'r'` or a typed cluster packet (INFO, LIST_RESPONSE,
     /// CONTENT_LIST_RESPONSE).
-    async fn cluster_control(&mut self, request: avrs_proto::avrs::ClusterRequest) -> ControlFlow<()> {
+    async fn cluster_control(
+        &mut self,
+        request: avrs_proto::avrs::ClusterRequest,
+    ) -> ControlFlow<()> {
         use crate::cluster::control;
         use avrs_cluster::control::Reply;
         let (Some(cluster), Some(id)) = (self.context.cluster.get(), self.session.id()) else {
