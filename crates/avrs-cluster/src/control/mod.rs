@@ -21,7 +21,7 @@ pub use book::{
     ClusterBook, ClusterRecord, ContentRecord, MAX_CLUSTERS, MAX_CONTENTS, MAX_ENTRIES,
     MAX_MEMBERS, MAX_REQUESTS, MemberRecord, RequestRecord,
 };
-pub use persist::MAX_BOOK_FILE;
+pub use persist::{MAX_BOOK_FILE, info_slot};
 
 use avrs_proto::avrs::{ClusterRequest, RetCode, RetCodePacket, Roles};
 use avrs_proto::{Guuid, Hash32};

@@ -83,7 +83,9 @@ const INFO_FIELDS: [&str; 7] = [
     "title",
 ];
 
-fn info_slot<'a>(info: &'a mut MemberInfo, field: &str) -> Option<&'a mut Option<String>> {
+/// The text field of `info` named `field` (as the book file and the HTTP
+/// API name them), or `None` for an unknown name.
+pub fn info_slot<'a>(info: &'a mut MemberInfo, field: &str) -> Option<&'a mut Option<String>> {
     Some(match field {
         "display_name" => &mut info.display_name,
         "name" => &mut info.name,

@@ -236,16 +236,8 @@ fn roles(text: &str) -> Result<Roles, BadBody> {
 fn member_info(fields: &BTreeMap<String, String>) -> Result<MemberInfo, BadBody> {
     let mut info = MemberInfo::default();
     for (field, text) in fields {
-        let slot = match field.as_str() {
-            "display_name" => &mut info.display_name,
-            "name" => &mut info.name,
-            "second_name" => &mut info.second_name,
-            "surname" => &mut info.surname,
-            "patronim" => &mut info.patronim,
-            "status" => &mut info.status,
-            "title" => &mut info.title,
-            other => return Err(bad(format!("unknown info field {other:?}"))),
-        };
+        let slot = avrs_cluster::control::info_slot(&mut info, field)
+            .ok_or_else(|| bad(format!("unknown info field {field:?}")))?;
         *slot = Some(text.clone());
     }
     Ok(info)
