@@ -12,7 +12,8 @@
 
 use super::{Cluster, content_key, lock};
 use crate::context::NodeContext;
-use crate::native::client::{ClientOptions, Session};
+use crate::native::ROUTE_ADD_NOT_A_MEMBER as NOT_A_MEMBER_YET;
+use crate::native::client::{ClientOptions, Session, WatchRefused};
 use avrs_cluster::{Requester, plan_route};
 use avrs_core::live::{LiveContent, Publisher, PushError, TrackConfigs, Upstream};
 use avrs_media::TrackKind;
@@ -29,6 +30,11 @@ const STALL: Duration = Duration::from_millis(800);
 const IDLE_GRACE: Duration = Duration::from_secs(5);
 /// How long a relay looks for a parent before giving up.
 const NO_ROUTE_GIVE_UP: Duration = Duration::from_secs(3);
+/// How long a relay keeps asking a parent that does not know it as a
+/// member yet (it just joined: gossip has not reached the parent), before
+/// trying elsewhere; and the pause between asks.
+const NOT_KNOWN_PATIENCE: Duration = Duration::from_millis(1500);
+const NOT_KNOWN_RETRY: Duration = Duration::from_millis(100);
 
 /// Where a relayed content comes from now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +119,9 @@ enum PullEnd {
     Idle,
     /// The parent stalled, refused or went away.
     Lost,
+    /// The parent refused ROUTE_ADD because it does not see us as a live
+    /// member yet.
+    NotKnownYet,
     /// A publisher of this node took the name: the content is its now.
     TakenOver,
 }
@@ -127,6 +136,8 @@ async fn run(context: Arc<NodeContext>, cluster: Arc<Cluster>, name: String) {
     };
     let mut exclude: Vec<Hash32> = Vec::new();
     let mut searching_since = Instant::now();
+    // Since when the parent we keep asking has not known us.
+    let mut unknown_since: Option<(Hash32, Instant)> = None;
     let key = content_key(&name);
     cluster.routes.want(key);
     let end = loop {
@@ -150,6 +161,22 @@ async fn run(context: Arc<NodeContext>, cluster: Arc<Cluster>, name: String) {
             },
         );
         match relay.pull(&context, &cluster, &name, parent, addr).await {
+            PullEnd::NotKnownYet => {
+                let since = match unknown_since {
+                    Some((asked, since)) if asked == parent => since,
+                    _ => Instant::now(),
+                };
+                unknown_since = Some((parent, since));
+                if since.elapsed() < NOT_KNOWN_PATIENCE {
+                    // Same parent again: going deeper in the tree would
+                    // only be a worse route.
+                    tokio::time::sleep(NOT_KNOWN_RETRY).await;
+                } else {
+                    tracing::info!(stream = %name, parent = %parent.to_hex(), "relay: parent still does not know us, trying elsewhere");
+                    exclude.push(parent);
+                    unknown_since = None;
+                }
+            }
             PullEnd::Lost => {
                 // Detached: our children re-route too (ROUTE_DEL), so we
                 // never attach below one of them.
@@ -221,7 +248,10 @@ impl Relay {
             Ok(watch) => watch,
             Err(err) => {
                 tracing::debug!(%err, stream = %name, "relay: parent refused");
-                return PullEnd::Lost;
+                return match err.downcast_ref::<WatchRefused>() {
+                    Some(refused) if refused.reply.text == NOT_A_MEMBER_YET => PullEnd::NotKnownYet,
+                    _ => PullEnd::Lost,
+                };
             }
         };
         // ROUTE_ADD answered: record the grant's path (refused if it

@@ -414,12 +414,25 @@ impl Session {
                     });
                 }
                 ClientEvent::Refused { reply, .. } => {
-                    bail!("cannot watch {name}: {} {}", reply.code, reply.text)
+                    return Err(WatchRefused {
+                        name: name.to_owned(),
+                        reply,
+                    }
+                    .into());
                 }
                 _ => {}
             }
         }
     }
+}
+
+/// A CONTENT_ADD the server answered with a refusal: callers that act on
+/// the code (a relay retrying a parent) find it with `downcast_ref`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot watch {name}: {} {}", reply.code, reply.text)]
+pub struct WatchRefused {
+    pub name: String,
+    pub reply: avrs_proto::avrs::RetCodePacket,
 }
 
 /// A CONTENT_ADD accepted.

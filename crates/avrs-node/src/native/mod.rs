@@ -24,6 +24,7 @@ pub mod groups;
 pub mod media;
 pub mod resume;
 mod server;
+pub(crate) use server::ROUTE_ADD_NOT_A_MEMBER;
 pub mod session;
 pub mod sessions;
 pub mod signing;

@@ -32,6 +32,10 @@ use tokio_util::sync::CancellationToken;
 
 mod resuming;
 
+/// The text of a ROUTE_ADD refused because the asking member is not (yet)
+/// a live member here; relays that just joined wait and ask again.
+pub const ROUTE_ADD_NOT_A_MEMBER: &str = "ROUTE_ADD_NOT_A_MEMBER";
+
 /// The TLS handshake must be over within this.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The control stream and a successful OPEN must come within this.
@@ -491,7 +495,7 @@ impl Connection {
         let member = cluster.view().get(&child).is_some_and(|m| m.is_alive());
         if !member {
             let reply =
-                RetCodePacket::with_text(RetCode::MemberSecurityIssue, "ROUTE_ADD_NOT_A_MEMBER");
+                RetCodePacket::with_text(RetCode::MemberSecurityIssue, ROUTE_ADD_NOT_A_MEMBER);
             return Err(SlotError::Refused(reply));
         }
         let key = crate::cluster::content_key(content.name());
