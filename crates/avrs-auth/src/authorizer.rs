@@ -14,7 +14,7 @@ use crate::grant::SessionCounts;
 pub use crate::grant::{Credential, Grant, Via};
 use crate::policy::{self, Action, PolicyRequest, PolicyRule};
 use crate::rbac::Operation;
-use crate::revocation::{Revocations, RevokedKind};
+use crate::revocation::{CertLink, Revocations, RevokedKind};
 use crate::token::{LEEWAY_SECS, MIN_HS256_SECRET, TokenKeys};
 use crate::totp::Totp;
 use avrs_crypto::PublicKey;
@@ -22,6 +22,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime};
+
+/// A join certificate that checked out: the member's own certificate and
+/// every certificate of the path it rests on, leaf first (at most
+/// [`crate::cert::MAX_CHAIN`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinCertificate {
+    pub leaf: MemberCertificate,
+    pub chain: Vec<CertLink>,
+}
 
 pub struct Authorizer {
     pub(crate) publish: PublishMode,
@@ -321,13 +330,50 @@ impl Authorizer {
         let mut grant = Grant::anonymous(Via::Certificate, "*");
         grant.subject = cert.member_id().to_hex();
         grant.expires = path.iter().map(|c| c.not_after).min();
-        grant.serial = Some(cert.serial_hex());
+        grant.chain = path.iter().map(|c| c.link()).collect();
         grant.attrs = cert.attrs.clone();
         Ok(grant)
     }
 
+    /// A member certificate presented to join a cluster (binary chain):
+    /// anchored at `host` (the cluster host's own key) when its path leads
+    /// there, else at the configured authority (`ca_certificate_file`);
+    /// then [`CertificateChain::verify`] at `now` against this node's
+    /// revocation list. What the leaf certifies (member id, roles) is the
+    /// caller's check. Returns the leaf and the path it rests on.
+    pub fn check_join_certificate(
+        &self,
+        bytes: &[u8],
+        host: &PublicKey,
+        now: u64,
+    ) -> Result<JoinCertificate, AuthError> {
+        let chain = CertificateChain::from_bytes(bytes)?;
+        let links = match chain.path(host) {
+            Ok(_) => {
+                let revoked = self.revocations.read().unwrap_or_else(|e| e.into_inner());
+                let path = chain.verify(host, &revoked, now)?;
+                path.iter().map(|c| c.link()).collect()
+            }
+            // Without a configured authority the only one is the host,
+            // and why the chain does not lead to it is the answer.
+            Err(not_host) => {
+                match self.check_certificate(bytes, Operation::MemberRequestAdd, now) {
+                    Ok(grant) => grant.chain,
+                    Err(AuthError::Config(_)) => return Err(not_host.into()),
+                    Err(other) => return Err(other),
+                }
+            }
+        };
+        Ok(JoinCertificate {
+            leaf: chain.leaf().clone(),
+            chain: links,
+        })
+    }
+
     /// Whether a live session's grant still holds: not expired, not
-    /// revoked (by jti, subject or certificate serial).
+    /// revoked (by jti, subject, or the serial or member id of any
+    /// certificate of its chain: revoking an operator ends the grants of
+    /// the certificates it issued).
     pub fn recheck(&self, grant: &Grant, now: u64) -> Result<(), AuthError> {
         if let Some(expires) = grant.expires
             && expires.saturating_add(LEEWAY_SECS) < now
@@ -337,7 +383,7 @@ impl Authorizer {
         self.check_revoked(
             grant.jti.as_deref(),
             &grant.subject,
-            grant.serial.as_deref(),
+            &grant.chain,
             grant.via,
         )
     }
@@ -346,7 +392,7 @@ impl Authorizer {
         &self,
         jti: Option<&str>,
         subject: &str,
-        serial: Option<&str>,
+        chain: &[CertLink],
         via: Via,
     ) -> Result<(), AuthError> {
         let list = self.revocations.read().unwrap_or_else(|e| e.into_inner());
@@ -357,10 +403,16 @@ impl Authorizer {
         {
             return Err(AuthError::Revoked(format!("subject {subject}")));
         }
-        if let Some(serial) = serial.filter(|s| list.contains(RevokedKind::Serial, s)) {
-            return Err(AuthError::Revoked(format!("certificate {serial}")));
+        if let Some(revoked) = list.revoked_link(chain) {
+            return Err(AuthError::Revoked(revoked.to_string()));
         }
         Ok(())
+    }
+
+    /// Runs `check` on the revocation list in force (read-locked for the
+    /// call): the cluster roster matches its members against it.
+    pub fn with_revocations<R>(&self, check: impl FnOnce(&Revocations) -> R) -> R {
+        check(&self.revocations.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn token_grant(
@@ -371,7 +423,7 @@ impl Authorizer {
         now: u64,
     ) -> Result<Grant, AuthError> {
         let claims = self.keys.verify(token, now)?;
-        self.check_revoked(Some(&claims.jti), &claims.sub, None, Via::Token)?;
+        self.check_revoked(Some(&claims.jti), &claims.sub, &[], Via::Token)?;
         claims.permits(op, content)?;
         Ok(Grant {
             via: Via::Token,
@@ -381,7 +433,7 @@ impl Authorizer {
             expires: Some(claims.exp),
             attrs: claims.attrs,
             content: content.to_owned(),
-            serial: None,
+            chain: Vec::new(),
             lease: None,
         })
     }

@@ -288,3 +288,47 @@ fn decisions_are_audited_without_the_token() {
     assert_eq!(lines[1]["result"], "deny");
     assert_eq!(lines[1]["event"], "publish");
 }
+
+/// A live grant from a certificate chain ends when any certificate of the
+/// chain is revoked, the leaf's issuer included, with the refusal a
+/// revoked leaf gets (the same return code), naming the certificate.
+#[test]
+fn revoking_an_issuer_ends_the_grants_of_the_certificates_it_issued() {
+    use crate::cert::tests::{authorizer_with_ca, operator_chain};
+    use avrs_proto::avrs::{RetCode, Roles};
+    let (ca, chain) = operator_chain(Roles::OPERATOR, Roles::SERVER);
+    let (leaf, operator) = (chain.leaf(), &chain.certificates()[1]);
+    let granted = |auth: &Authorizer| {
+        auth.check_certificate(&chain.to_bytes(), Operation::SessionContentAddOut, NOW)
+            .unwrap()
+    };
+    let cases = [
+        (
+            RevokedKind::Serial,
+            operator.serial_hex(),
+            "issuer certificate",
+        ),
+        (RevokedKind::Sub, operator.member_id().to_hex(), "issuer"),
+        (RevokedKind::Serial, leaf.serial_hex(), "certificate"),
+        (RevokedKind::Sub, leaf.member_id().to_hex(), "subject"),
+    ];
+    for (kind, value, named) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let auth = authorizer_with_ca(&ca, dir.path());
+        let grant = granted(&auth);
+        assert!(auth.recheck(&grant, NOW).is_ok());
+        // An unrelated revocation changes nothing.
+        auth.revoke(RevokedKind::Serial, &"0f".repeat(16), "admin")
+            .unwrap();
+        assert!(auth.recheck(&grant, NOW).is_ok());
+        auth.revoke(kind, &value, "admin").unwrap();
+        let ended = auth.recheck(&grant, NOW).unwrap_err();
+        assert!(matches!(ended, AuthError::Revoked(_)), "{ended:?}");
+        assert_eq!(ended.retcode(), RetCode::MemberSecurityIssue);
+        let text = ended.to_string();
+        assert!(
+            text.starts_with(named) && text.contains(&value) && text.ends_with("is revoked"),
+            "{kind:?} {value}: {text}"
+        );
+    }
+}

@@ -18,7 +18,7 @@
 //! rules are [`CertificateChain::verify`]'s.
 
 use crate::error::CertError;
-use crate::revocation::{Revocations, RevokedKind};
+use crate::revocation::{CertLink, Revocations, RevokedKind};
 use avrs_crypto::{Algorithm, PublicKey, SignEnvelope, SigningKey, envelope};
 use avrs_proto::Hash32;
 use avrs_proto::avrs::Roles;
@@ -124,6 +124,14 @@ impl MemberCertificate {
 
     pub fn serial_hex(&self) -> String {
         hex::encode(self.serial)
+    }
+
+    /// What revokes this certificate: its serial and its member id.
+    pub fn link(&self) -> CertLink {
+        CertLink {
+            serial: self.serial_hex(),
+            member: self.member_id().to_hex(),
+        }
     }
 
     /// The binary form.
@@ -542,39 +550,6 @@ fn decode_armor_body(body: &str) -> Result<Vec<u8>, CertError> {
         .map_err(|_| malformed("bad base64 in the armour"))
 }
 
-impl crate::Authorizer {
-    /// A member certificate presented to join a cluster (binary chain):
-    /// anchored at `host` (the cluster host's own key) when its path leads
-    /// there, else at the configured authority (`ca_certificate_file`);
-    /// then [`CertificateChain::verify`] at `now` against this node's
-    /// revocation list. What the leaf certifies (member id, roles) is the
-    /// caller's check. Returns the leaf.
-    pub fn check_join_certificate(
-        &self,
-        bytes: &[u8],
-        host: &PublicKey,
-        now: u64,
-    ) -> Result<MemberCertificate, crate::AuthError> {
-        let chain = CertificateChain::from_bytes(bytes)?;
-        match chain.path(host) {
-            Ok(_) => {
-                let revoked = self.revocations.read().unwrap_or_else(|e| e.into_inner());
-                chain.verify(host, &revoked, now)?;
-            }
-            Err(not_host) => {
-                // Without a configured authority the only one is the host,
-                // and why the chain does not lead to it is the answer.
-                self.check_certificate(bytes, crate::Operation::MemberRequestAdd, now)
-                    .map_err(|e| match e {
-                        crate::AuthError::Config(_) => not_host.into(),
-                        other => other,
-                    })?;
-            }
-        }
-        Ok(chain.leaf().clone())
-    }
-}
-
 fn check_attrs(attrs: &BTreeMap<String, String>) -> Result<(), CertError> {
     if attrs.len() > MAX_ATTRS {
         return Err(malformed(format!("more than {MAX_ATTRS} attributes")));
@@ -629,4 +604,4 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 #[path = "cert_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -132,7 +132,8 @@ fn join_certificates_are_checked_against_the_host_and_revocations() {
     let checked = authorizer
         .check_join_certificate(&bytes, host.public_key(), NOW)
         .unwrap();
-    assert_eq!(checked.member_id(), member.id());
+    assert_eq!(checked.leaf.member_id(), member.id());
+    assert_eq!(checked.chain, vec![cert.link()]);
     let expired = authorizer.check_join_certificate(&bytes, host.public_key(), NOW + 3600);
     assert!(matches!(
         expired,
@@ -187,7 +188,10 @@ fn issue(issuer: &SigningKey, subject: &SigningKey, roles: Roles, until: u64) ->
 /// The authority (seed 1), an operator (seed 2) it certified with
 /// `operator_roles`, and a member (seed 3) the operator certified with
 /// `member_roles`: `[leaf, operator's]`.
-fn operator_chain(operator_roles: Roles, member_roles: Roles) -> (SigningKey, CertificateChain) {
+pub(crate) fn operator_chain(
+    operator_roles: Roles,
+    member_roles: Roles,
+) -> (SigningKey, CertificateChain) {
     let (ca, operator, member) = (ed(1), ed(2), ed(3));
     let operator_cert = issue(&ca, &operator, operator_roles, NOW + 7200);
     let leaf = issue(&operator, &member, member_roles, NOW + 3600);
@@ -212,7 +216,7 @@ fn issuer_reason(result: Result<Vec<&MemberCertificate>, CertError>) -> CertErro
 
 /// An authority with `ca_certificate_file` set (its self-signed
 /// certificate, valid at the real time `load` checks it).
-fn authorizer_with_ca(ca: &SigningKey, dir: &std::path::Path) -> crate::Authorizer {
+pub(crate) fn authorizer_with_ca(ca: &SigningKey, dir: &std::path::Path) -> crate::Authorizer {
     let root = MemberCertificate::issue(
         ca,
         ca.public_key(),
@@ -261,7 +265,7 @@ fn an_operator_certified_by_the_authority_may_issue() {
             let joined = crate::Authorizer::embedded(Vec::new(), None)
                 .check_join_certificate(&bytes, ca.public_key(), NOW)
                 .unwrap();
-            assert_eq!(joined, leaf);
+            assert_eq!(joined.leaf, leaf);
         }
     }
     // A lone certificate is a chain of one, checked as before.
@@ -589,6 +593,11 @@ fn the_configured_authority_accepts_operator_chains() {
         .unwrap();
     assert_eq!(grant.subject, chain.leaf().member_id().to_hex());
     assert_eq!(grant.expires, Some(NOW + 3600));
+    let links: Vec<_> = chain.certificates().iter().map(|c| c.link()).collect();
+    assert_eq!(
+        grant.chain, links,
+        "the grant keeps the leaf and its issuer"
+    );
     // The grant ends with the operator's certificate when that ends first.
     let (operator, member) = (ed(2), ed(3));
     let short = CertificateChain::new(vec![
@@ -604,7 +613,9 @@ fn the_configured_authority_accepts_operator_chains() {
     let joined = authorizer
         .check_join_certificate(&chain.to_bytes(), host.public_key(), NOW)
         .unwrap();
-    assert_eq!(&joined, chain.leaf());
+    assert_eq!(&joined.leaf, chain.leaf());
+    let path: Vec<_> = chain.certificates().iter().map(|c| c.link()).collect();
+    assert_eq!(joined.chain, path, "the leaf, then the operator's");
     let (_, server_issued) = operator_chain(Roles::SERVER, Roles::SERVER);
     let refused = authorizer.check_certificate(&server_issued.to_bytes(), op, NOW);
     assert!(

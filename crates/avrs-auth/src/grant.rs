@@ -1,6 +1,7 @@
 //! What a client presents ([`Credential`]) and what an accepted request
 //! holds while its session lives ([`Grant`]).
 
+use crate::revocation::CertLink;
 use crate::token::TokenRole;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -84,8 +85,10 @@ pub struct Grant {
     pub expires: Option<u64>,
     pub attrs: BTreeMap<String, String>,
     pub content: String,
-    /// Certificate serial (hex) for certificate grants.
-    pub serial: Option<String>,
+    /// Certificate grants: every certificate of the path the grant rests
+    /// on, leaf first (at most [`crate::cert::MAX_CHAIN`]); revoking any
+    /// of them ends the grant. Empty for other grants.
+    pub chain: Vec<CertLink>,
     pub(crate) lease: Option<SessionLease>,
 }
 
@@ -99,7 +102,7 @@ impl Grant {
             expires: None,
             attrs: BTreeMap::new(),
             content: content.to_owned(),
-            serial: None,
+            chain: Vec::new(),
             lease: None,
         }
     }

@@ -7,14 +7,16 @@
 //! the reason is logged and audited.
 
 use super::wire::JoinRequest;
+use avrs_auth::revocation::CertLink;
 use avrs_auth::{AuthError, Authorizer, CertError};
 use avrs_crypto::PublicKey;
 
 /// What a JOIN's certificate says about admitting it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
-    /// The certificate admits the member; its serial (hex).
-    Admits(String),
+    /// The certificate admits the member; the path it rests on, leaf
+    /// first, kept so a later revocation of any of them removes it.
+    Admits(Vec<CertLink>),
     /// The certificate does not; why.
     Refused(String),
 }
@@ -28,8 +30,8 @@ pub(super) fn check(
     now: u64,
 ) -> Option<Verdict> {
     let bytes = join.certificate.as_deref()?;
-    let cert = match authorizer.check_join_certificate(bytes, host, now) {
-        Ok(cert) => cert,
+    let joined = match authorizer.check_join_certificate(bytes, host, now) {
+        Ok(joined) => joined,
         Err(AuthError::Certificate(CertError::WrongSigner(issuer))) => {
             return Some(Verdict::Refused(format!(
                 "issued by {issuer}: not this host's key, the ca_certificate_file authority, \
@@ -38,6 +40,7 @@ pub(super) fn check(
         }
         Err(why) => return Some(Verdict::Refused(why.to_string())),
     };
+    let cert = &joined.leaf;
     if cert.member_id() != join.member.key {
         return Some(Verdict::Refused(format!(
             "the certificate is for member {}",
@@ -50,7 +53,7 @@ pub(super) fn check(
             cert.roles, join.roles
         )));
     }
-    Some(Verdict::Admits(cert.serial_hex()))
+    Some(Verdict::Admits(joined.chain))
 }
 
 #[cfg(test)]
@@ -140,10 +143,13 @@ mod tests {
             [leaf, cert(&host, &operator, operator_roles, NOW + 60)].concat()
         };
         let good = chain(Roles::OPERATOR, Roles::SERVER);
-        assert!(matches!(
-            check(&join(&member, Some(good.clone()))),
-            Some(Verdict::Admits(_))
-        ));
+        match check(&join(&member, Some(good.clone()))) {
+            Some(Verdict::Admits(links)) => {
+                let members: Vec<String> = links.iter().map(|l| l.member.clone()).collect();
+                assert_eq!(members, [member.id().to_hex(), operator.id().to_hex()]);
+            }
+            other => panic!("admitted with the operator on its path: {other:?}"),
+        }
         let by_server = chain(Roles::SERVER, Roles::SERVER);
         refused(check(&join(&member, Some(by_server))), "holds roles server");
         let escalated = chain(Roles::OPERATOR, Roles::SERVER | Roles::OPERATOR);

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+mod removals;
+
 /// Largest datagram read (a roster of many ML-DSA keys is the biggest).
 const MAX_DATAGRAM: usize = 65_535;
 /// How often a member not yet admitted asks again, and how often the host
@@ -121,7 +123,10 @@ pub(super) async fn start(
         key: key.clone(),
         shutdown: shutdown.clone(),
     });
+    let revocation_changes = context.authorizer.changes();
     let driver = Driver {
+        revocation_changes,
+        revocations_seen: None,
         socket,
         membership,
         cluster: cluster.clone(),
@@ -223,6 +228,11 @@ struct Driver {
     last_autoscale_check: Option<Instant>,
     /// The newest roster's time (member): removals follow it only.
     last_roster_unix: u64,
+    /// Host: fires when the revocation list changes; the roster is then
+    /// matched against it again.
+    revocation_changes: tokio::sync::watch::Receiver<u64>,
+    /// The revocation list's version the roster was last matched against.
+    revocations_seen: Option<u64>,
 }
 
 impl Driver {
@@ -287,8 +297,16 @@ impl Driver {
                 return;
             }
         };
+        if self.id_revoked(&join.member.key) {
+            let member = join.member.key.to_hex();
+            tracing::debug!(%member, %from, "cluster: join of a revoked member ignored");
+            return;
+        }
         let verdict = self.certificate_verdict(&join);
-        let certified = matches!(verdict, Some(Verdict::Admits(_)));
+        let certified = match &verdict {
+            Some(Verdict::Admits(chain)) => Some(chain.as_slice()),
+            _ => None,
+        };
         let outcome = lock(&self.cluster.approvals).on_join(&join, certified);
         self.report_join(&join, from, outcome, verdict);
         if let JoinOutcome::Approved { .. } = outcome {
@@ -307,12 +325,19 @@ impl Driver {
     ) {
         let id = join.member.key.to_hex();
         match (outcome, verdict) {
-            (JoinOutcome::Approved { new: true }, Some(Verdict::Admits(serial))) => {
+            (JoinOutcome::Approved { new: true }, Some(Verdict::Admits(chain))) => {
+                let certificate = match chain.as_slice() {
+                    [leaf, issuer, ..] => {
+                        format!("certificate {} issued by {}", leaf.serial, issuer.member)
+                    }
+                    [leaf] => format!("certificate {}", leaf.serial),
+                    [] => "certificate".to_owned(),
+                };
                 tracing::info!(
-                    member = %id, roles = %join.roles, %serial,
+                    member = %id, roles = %join.roles, %certificate,
                     "cluster: member admitted by its certificate"
                 );
-                self.audit_join(join, from, "allow", format!("certificate {serial}"));
+                self.audit_join(join, from, "allow", certificate);
             }
             (JoinOutcome::Pending { new: true }, verdict) => {
                 if let Some(Verdict::Refused(why)) = verdict {
@@ -366,14 +391,17 @@ impl Driver {
             }
             None => return,
         }
+        let revoked_here = self.revoked_here(&roster.entries, signer);
         let auth = self.membership.auth_mut();
         for entry in &roster.entries {
-            auth.approve(entry.key.clone());
+            if !revoked_here.contains(&entry.member.key) {
+                auth.approve(entry.key.clone());
+            }
         }
         // A roster older than one already seen may lack a newer member.
         if roster.unix_secs >= self.last_roster_unix {
             self.last_roster_unix = roster.unix_secs;
-            self.forget_removed(&roster.entries);
+            self.forget_removed(&roster.entries, &revoked_here);
         }
         if !roster.entries.iter().any(|e| e.member.key == self.me.key) {
             return;
@@ -390,38 +418,6 @@ impl Driver {
             if let Err(err) = self.membership.join(&seeds, self.now()) {
                 tracing::warn!(%err, "cluster: cannot join");
             }
-        }
-    }
-
-    /// Member: a complete roster is the whole cluster, so a member it no
-    /// longer names was removed by the host: refused from now on here too.
-    fn forget_removed(&mut self, entries: &[RosterEntry]) {
-        if entries.len() >= wire::MAX_ROSTER {
-            return;
-        }
-        let listed: std::collections::HashSet<Hash32> =
-            entries.iter().map(|e| e.member.key).collect();
-        let gone: Vec<Hash32> = self
-            .membership
-            .auth_mut()
-            .approved_ids()
-            .filter(|id| !listed.contains(id) && **id != self.me.key)
-            .copied()
-            .collect();
-        for id in gone {
-            tracing::info!(member = %id.to_hex(), "cluster: member removed by the host");
-            let now = self.now();
-            self.membership.remove(&id, now);
-        }
-    }
-
-    /// Host: members removed through cluster control are cut off now.
-    fn cut_off_removed(&mut self) {
-        let removed = lock(&self.cluster.approvals).take_revoked();
-        for id in removed {
-            let now = self.now();
-            let known = self.membership.remove(&id, now);
-            tracing::info!(member = %id.to_hex(), known, "cluster: member removed");
         }
     }
 
@@ -445,6 +441,7 @@ impl Driver {
             }
         }
         if self.host_gossip.is_none() {
+            self.remove_revoked();
             self.cut_off_removed();
             let changed = std::mem::take(&mut lock(&self.cluster.approvals).changed);
             if changed || self.last_roster.is_none_or(|t| now - t >= ROSTER_EVERY) {

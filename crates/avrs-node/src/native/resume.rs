@@ -135,6 +135,12 @@ impl Resumable {
         handed.or_else(|| self.take_parked(claim.id, Instant::now()))
     }
 
+    /// Drops session `id`'s parked session, if any (its member was cut
+    /// off: it must not come back with its slots).
+    pub fn forget(&self, id: Hash32) -> Option<Parked> {
+        self.parked().remove(&id).map(|(parked, _)| parked)
+    }
+
     fn take_parked(&self, id: Hash32, now: Instant) -> Option<Parked> {
         let mut all = self.parked();
         let (parked, until) = all.remove(&id)?;

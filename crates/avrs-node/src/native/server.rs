@@ -4,7 +4,7 @@
 use super::content_keys::Rotation;
 use super::resume::{Claim, Handover};
 use super::session::{ServerSession, Step, content_added, content_not_found, ended_notice};
-use super::sessions::{SessionHandle, SessionStats};
+use super::sessions::{CutOff, SessionHandle, SessionStats, next_cut_off};
 use super::signing::ContentSigner;
 use super::slots::SlotTask;
 use super::viewer::Viewer;
@@ -30,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+mod cut_off;
 mod resuming;
 
 /// The text of a ROUTE_ADD refused because the asking member is not (yet)
@@ -84,7 +85,9 @@ pub async fn serve_connection(
     // Replies go before any group data.
     let _ = send.set_priority(i32::MAX);
     let listed = context.native_sessions.register(remote);
+    let cut_offs = context.native_sessions.cut_offs();
     let mut connection = Connection {
+        cut_offs,
         stats: listed.stats.clone(),
         listed,
         requests: HashMap::new(),
@@ -183,6 +186,8 @@ struct Connection {
     /// The session token's grant, rechecked every `heartbeat_interval` and
     /// on revocation; when it ends, so does the session.
     grant: Option<LiveGrant>,
+    /// Members cut off here; the session ends when its signer is one.
+    cut_offs: tokio::sync::broadcast::Receiver<CutOff>,
 }
 
 impl Connection {
@@ -233,6 +238,7 @@ impl Connection {
                 },
                 Some(content_id) = ended.recv() => self.content_ended(content_id).await,
                 why = auth::ended(&mut self.grant) => self.revoked(why).await,
+                cut = next_cut_off(&mut self.cut_offs) => self.cut_off(cut).await,
                 Some(handover) = next_handover(&mut self.claim) => self.hand_over(handover),
                 _ = self.route_del.cancelled() => {
                     tracing::info!(remote = %self.remote, "native: ROUTE_DEL, closing a child relay's session");

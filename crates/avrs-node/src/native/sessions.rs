@@ -1,7 +1,11 @@
 //! Per-session statistics of native sessions, kept while the connection
 //! lasts (and while a lost session is parked for resume, see
-//! [`super::resume`]) and shown by `GET /api/admin/sessions`.
+//! [`super::resume`]) and shown by `GET /api/admin/sessions`. The table
+//! also carries cut-offs: a member removed from the cluster (or whose
+//! certificate, or its issuer's, is revoked) has its sessions here closed.
 
+use avrs_auth::AuthError;
+use avrs_proto::Hash32;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -144,16 +148,59 @@ pub struct SessionView {
     pub resumes: u64,
 }
 
+/// Cut-offs announced at once and not yet seen by every session, at most;
+/// a session further behind misses the oldest (removals are operator
+/// actions, far fewer than this).
+const CUT_OFF_BACKLOG: usize = 1024;
+
+/// A member whose native sessions on this node end: removed from the
+/// cluster, or a certificate on its path revoked. `why` is what its
+/// sessions are closed with (ACCESS_REVOKED, `MEMBER_SECURITY_ISSUE …`).
+#[derive(Debug, Clone)]
+pub struct CutOff {
+    pub member: Hash32,
+    pub why: AuthError,
+}
+
 /// Every native session of the node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SessionTable {
     next: AtomicU64,
     sessions: Mutex<HashMap<u64, Arc<SessionStats>>>,
     /// Sessions whose connection was lost, kept for resume.
     pub resumable: Arc<super::resume::Resumable>,
+    cut_offs: tokio::sync::broadcast::Sender<CutOff>,
+}
+
+impl Default for SessionTable {
+    fn default() -> Self {
+        Self {
+            next: AtomicU64::default(),
+            sessions: Mutex::default(),
+            resumable: Arc::default(),
+            cut_offs: tokio::sync::broadcast::Sender::new(CUT_OFF_BACKLOG),
+        }
+    }
 }
 
 impl SessionTable {
+    /// Ends every session of `member` here: those open now close (see
+    /// [`next_cut_off`]) and a parked one is dropped. Returns the
+    /// ENCRYPTED contents the parked one watched: their keys must rotate.
+    pub fn cut_off(&self, member: Hash32, why: AuthError) -> Vec<avrs_proto::Guuid> {
+        // No session listening is no error: there is nothing to close.
+        let _ = self.cut_offs.send(CutOff { member, why });
+        let parked = self.resumable.forget(member);
+        parked.map_or_else(Vec::new, |p| {
+            p.slots.iter().filter_map(|s| s.sealed).collect()
+        })
+    }
+
+    /// Cut-offs from now on, for one connection to watch.
+    pub fn cut_offs(&self) -> tokio::sync::broadcast::Receiver<CutOff> {
+        self.cut_offs.subscribe()
+    }
+
     /// A new connection; it is listed until the handle is dropped.
     pub fn register(self: &Arc<Self>, remote: SocketAddr) -> SessionHandle {
         let key = self.next.fetch_add(1, Ordering::Relaxed);
@@ -194,6 +241,19 @@ impl SessionTable {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<SessionStats>>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The next cut-off `cut_offs` brings; pending forever once the table is
+/// gone. Cancel-safe.
+pub async fn next_cut_off(cut_offs: &mut tokio::sync::broadcast::Receiver<CutOff>) -> CutOff {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match cut_offs.recv().await {
+            Ok(cut) => return cut,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return std::future::pending().await,
+        }
     }
 }
 
@@ -253,5 +313,43 @@ mod tests {
         assert_eq!(table.list().len(), 1);
         drop(second);
         assert!(table.list().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_cut_off_reaches_every_watching_session() {
+        let table = SessionTable::default();
+        // Nobody watching: nothing to close, nothing fails.
+        let sealed = table.cut_off(Hash32([1; 32]), AuthError::Revoked("member 01".into()));
+        assert!(sealed.is_empty());
+        let (mut a, mut b) = (table.cut_offs(), table.cut_offs());
+        table.cut_off(Hash32([2; 32]), AuthError::Revoked("certificate 02".into()));
+        for watcher in [&mut a, &mut b] {
+            let cut = next_cut_off(watcher).await;
+            assert_eq!(cut.member, Hash32([2; 32]));
+            assert_eq!(cut.why.to_string(), "certificate 02 is revoked");
+        }
+        // A parked session of the member goes; its sealed contents are
+        // returned for their keys to rotate.
+        use crate::native::resume::{Parked, ParkedSlot};
+        let member = Hash32([3; 32]);
+        let sealed = avrs_proto::Guuid::new(7, 7);
+        let slot = |content_id, sealed| ParkedSlot {
+            content_id,
+            request: avrs_proto::avrs::quic::ContentRequest::watch("live/x"),
+            sealed,
+        };
+        let parked = Parked {
+            slots: vec![slot(1, None), slot(2, Some(sealed))],
+            stats: SessionTable::stats_for_tests("127.0.0.1:9".parse().unwrap()),
+            token: None,
+        };
+        let now = Instant::now();
+        table
+            .resumable
+            .park(member, parked, Duration::from_secs(5), now);
+        assert_eq!(table.resumable.parked_stats(now).len(), 1);
+        let why = AuthError::Revoked("member 03".into());
+        assert_eq!(table.cut_off(member, why), [sealed]);
+        assert!(table.resumable.parked_stats(now).is_empty());
     }
 }

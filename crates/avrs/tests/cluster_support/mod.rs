@@ -183,6 +183,29 @@ pub fn get(address: SocketAddr, path: &str) -> String {
     response
 }
 
+/// A short POST with a JSON body and `headers`: the whole response.
+pub fn post_json(address: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+    let Ok(mut stream) = TcpStream::connect(address) else {
+        return String::new();
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.0\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    let _ = stream.write_all(request.as_bytes());
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
 pub fn members(node: &ClusterNode) -> serde_json::Value {
     let response = get(node.http, "/api/cluster/members");
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);

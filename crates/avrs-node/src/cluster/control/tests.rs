@@ -99,7 +99,7 @@ fn the_deployments_cluster_acts_on_the_roster() {
     let id = deployment_id("e2e");
     let (server, boss) = (join(2, Roles::SERVER), join(3, Roles::OPERATOR));
     for request in [&server, &boss] {
-        let outcome = lock(&approvals).on_join(request, false);
+        let outcome = lock(&approvals).on_join(request, None);
         assert!(matches!(outcome, JoinOutcome::Pending { .. }));
     }
     let operator = Actor {
@@ -143,7 +143,8 @@ fn the_deployments_cluster_acts_on_the_roster() {
     );
     let mut roster = lock(&approvals);
     assert_eq!(roster.roster_roles(&server.member.key), None);
-    assert_eq!(roster.take_revoked(), vec![server.member.key]);
+    let removed: Vec<Hash32> = roster.take_removals().iter().map(|r| r.member).collect();
+    assert_eq!(removed, [server.member.key]);
     drop(roster);
     let members = keeper.read(|book| book.get(&id).unwrap().members.len());
     assert_eq!(members, 1, "the host only");
