@@ -1,7 +1,8 @@
 //! The cluster from the command line: the `[cluster]` section (and
 //! `--gossip`) as the node's cluster options, `avrs cluster approve ID` /
 //! `avrs cluster members` (the host's loopback API), and cluster control
-//! (`control`: create, info, content-add, …) through a node's HTTP API.
+//! (`control`: create, info, content-add, route-find, …) through a node's
+//! HTTP API.
 //!
 //! `[cluster]` keys: `gossip_address` (IP:PORT of the gossip socket),
 //! `host_id` (hex id of the host's key; without it the first roster from

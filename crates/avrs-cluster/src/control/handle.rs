@@ -83,12 +83,21 @@ impl ClusterBook {
             R::ContentUpdate(update) => self.content_update(actor, update),
             R::ContentDel(del) => self.content_del(actor, del),
             R::ContentListRequest(list) => self.content_list(actor, list.id),
-            R::ListResponse(_) | R::ContentListResponse(_) | R::BalanceResponse(_) => {
+            R::ListResponse(_)
+            | R::ContentListResponse(_)
+            | R::BalanceResponse(_)
+            | R::RouteFindResponse(_)
+            | R::RouteCheckResponse(_) => {
                 Err(refuse(RetCode::ClusterWrongRequest, tags::NOT_A_REQUEST))
             }
             // The driver answers it from the gossip view, before the book.
             R::BalanceRequest(_) => {
                 Err(refuse(RetCode::ClusterWrongRequest, tags::BALANCE_NOT_HERE))
+            }
+            // The driver answers them from its view and relay trees
+            // (`routes`), before the book.
+            R::RouteFind(_) | R::RouteCheck(_) => {
+                Err(refuse(RetCode::ClusterWrongRequest, tags::ROUTE_NOT_HERE))
             }
             R::Other(kind) => Err(untyped(kind)),
         };

@@ -9,10 +9,13 @@
 //! - `book`: the records and their bounds.
 //! - `handle`: the rules, request by request.
 //! - `persist`: the book as JSON (the node writes it atomically).
+//! - `routes`: ROUTE_FIND and ROUTE_CHECK, answered from the gossip view
+//!   and the node's relay trees rather than the book.
 
 mod book;
 mod handle;
 mod persist;
+mod routes;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +25,7 @@ pub use book::{
     MAX_MEMBERS, MAX_REQUESTS, MemberRecord, RequestRecord,
 };
 pub use persist::{MAX_BOOK_FILE, info_slot};
+pub use routes::{DEFAULT_ROUTE_LIMIT, Holders, answer_route_check, answer_route_find};
 
 use avrs_proto::avrs::{ClusterRequest, RetCode, RetCodePacket, Roles};
 use avrs_proto::{Guuid, Hash32};
@@ -39,8 +43,9 @@ pub struct Actor {
 pub enum Reply {
     /// An `'r'` packet: the code and its text tag.
     Code(RetCodePacket),
-    /// A typed cluster packet: INFO, LIST_RESPONSE, CONTENT_LIST_RESPONSE
-    /// (boxed: far larger than a code).
+    /// A typed cluster packet: INFO, LIST_RESPONSE, CONTENT_LIST_RESPONSE,
+    /// ROUTE_FIND_RESPONSE, ROUTE_CHECK_RESPONSE (boxed: far larger than a
+    /// code).
     Packet(Box<ClusterRequest>),
 }
 
@@ -126,6 +131,9 @@ pub mod tags {
     pub const NOT_A_REQUEST: &str = "NOT_A_REQUEST";
     pub const BALANCE_NOT_HERE: &str = "BALANCE_REQUEST_NOT_HERE";
     pub const ROUTE_BY_RELAY_SESSION: &str = "ROUTE_BY_RELAY_SESSION";
+    pub const ROUTE_NOT_HERE: &str = "ROUTE_REQUEST_NOT_HERE";
+    pub const NO_HOLDER: &str = "NO_HOLDER";
+    pub const NO_ROUTE: &str = "NO_ROUTE";
     pub const NOT_SUPPORTED: &str = "NOT_SUPPORTED";
     pub const TOO_MANY_CLUSTERS: &str = "TOO_MANY_CLUSTERS";
     pub const TOO_MANY_MEMBERS: &str = "TOO_MANY_MEMBERS";

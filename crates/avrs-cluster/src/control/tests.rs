@@ -797,8 +797,6 @@ fn packets_a_node_only_sends_and_untyped_ones_are_refused() {
         (ClusterType::ContentUpdate, "NOT_SUPPORTED"),
         (ClusterType::RouteAdd, "ROUTE_BY_RELAY_SESSION"),
         (ClusterType::RouteDel, "ROUTE_BY_RELAY_SESSION"),
-        (ClusterType::RouteFind, "NOT_SUPPORTED"),
-        (ClusterType::RouteCheck, "NOT_SUPPORTED"),
     ] {
         expect(&mut book, &owner(), ClusterRequest::Other(kind), wrong, tag);
     }

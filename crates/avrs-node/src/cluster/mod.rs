@@ -137,6 +137,11 @@ impl Cluster {
         lock(&self.view).clone()
     }
 
+    /// A read of the current view, without copying it.
+    pub fn with_view<T>(&self, read: impl FnOnce(&ClusterView) -> T) -> T {
+        read(&lock(&self.view))
+    }
+
     pub fn stats(&self) -> GossipStats {
         *lock(&self.stats)
     }

@@ -176,6 +176,11 @@ impl Routes {
         Some(u16::try_from(table.children(content).count()).unwrap_or(u16::MAX))
     }
 
+    /// A read of the relay trees (ROUTE_CHECK).
+    pub fn read<T>(&self, read: impl FnOnce(&RouteTable) -> T) -> T {
+        read(&lock(&self.table))
+    }
+
     /// Every content this node carries: where it comes from and whom it
     /// feeds (`GET /api/cluster/routes`).
     pub fn snapshot(&self) -> Vec<RouteView> {

@@ -645,19 +645,21 @@ impl Connection {
         }
     }
 
-    /// Cluster control (`'C'`): answered from the node's cluster book as
-    /// the session's signer, with its roster roles (or its token's role).
-    /// The reply is an `'r'` or a typed cluster packet (INFO, LIST_RESPONSE,
-    /// CONTENT_LIST_RESPONSE).
+    /// Cluster control (`'C'`) as the session's signer, with its roster
+    /// roles (or its token's role): ROUTE_FIND / ROUTE_CHECK answered by
+    /// this node (in a cluster or not), the rest from its cluster book. The
+    /// reply is an `'r'` or a typed cluster packet (INFO, LIST_RESPONSE,
+    /// CONTENT_LIST_RESPONSE, ROUTE_FIND_RESPONSE, ROUTE_CHECK_RESPONSE).
     async fn cluster_control(
         &mut self,
         request: avrs_proto::avrs::ClusterRequest,
     ) -> ControlFlow<()> {
         use crate::cluster::control;
         use avrs_cluster::control::Reply;
-        let (Some(cluster), Some(id)) = (self.context.cluster.get(), self.session.id()) else {
-            let reply = RetCodePacket::with_text(RetCode::ClusterNotFound, "NOT_IN_A_CLUSTER");
-            return self.reply(&reply).await;
+        let Some(id) = self.session.id() else {
+            return self
+                .reply(&RetCodePacket::new(RetCode::SessionNotOpened))
+                .await;
         };
         let now = avrs_auth::unix_now();
         let role = self
@@ -665,11 +667,15 @@ impl Connection {
             .token()
             .and_then(|token| self.context.authorizer.token_keys().verify(token, now).ok())
             .map(|claims| claims.role);
+        let cluster = self.context.cluster.get().map(|c| &**c);
         let actor = control::native_actor(cluster, id, role);
         let kind = request.kind();
-        let handled = control::handle(cluster, actor, request);
-        tracing::debug!(remote = %self.remote, %kind, code = %handled.reply.code(), "native: cluster control");
-        let packet = match handled.reply {
+        let Some(reply) = control::answer(&self.context, actor, request) else {
+            let reply = RetCodePacket::with_text(RetCode::ClusterNotFound, "NOT_IN_A_CLUSTER");
+            return self.reply(&reply).await;
+        };
+        tracing::debug!(remote = %self.remote, %kind, code = %reply.code(), "native: cluster control");
+        let packet = match reply {
             Reply::Code(reply) => return self.reply(&reply).await,
             Reply::Packet(packet) => packet.to_packet(),
         };

@@ -43,6 +43,14 @@ pub const MEMBER_ROLE: &str = "member role";
 pub const MEMBER_ADDR: &str = "member address";
 /// `SERVICE_ADDR`.
 pub const SERVICE_ADDR: &str = "service address";
+/// `ROUTE_LIMIT`.
+pub const ROUTE_LIMIT: &str = "route limit";
+/// `ROUTE_CANDIDATE`.
+pub const ROUTE_CANDIDATE: &str = "route candidate";
+/// `ROUTE_STATE`.
+pub const ROUTE_STATE: &str = "route state";
+/// `ROUTE_UPSTREAM`.
+pub const ROUTE_UPSTREAM: &str = "route upstream";
 /// Any of the seven member info strings.
 pub const MEMBER_INFO: &str = "member info";
 /// `AVATAR`.

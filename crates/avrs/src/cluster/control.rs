@@ -1,8 +1,9 @@
 //! `avrs cluster create | destroy | change | info | list | request-add |
 //! request-del | approve | remove | role-assign | content-add |
-//! content-update | content-del | content-list`: cluster control through a node's
-//! `POST /api/cluster/control`, with a token (`--token` or `AVRS_TOKEN`)
-//! and, for changes, the admin TOTP code (`--totp` or `AVRS_TOTP`).
+//! content-update | content-del | content-list | route-find | route-check`:
+//! cluster control through a node's `POST /api/cluster/control`, with a
+//! token (`--token` or `AVRS_TOKEN`) and, for changes, the admin TOTP code
+//! (`--totp` or `AVRS_TOTP`).
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -146,6 +147,30 @@ pub enum Control {
         #[command(flatten)]
         api: Api,
     },
+    /// Members that could feed a content, best first (ROUTE_FIND): the
+    /// node answers from its view of the cluster, or for itself alone.
+    RouteFind {
+        /// A content name such as live/cam, or its GUUID.
+        content: String,
+        /// How many candidates at most (1 to 16; default 4).
+        #[arg(long)]
+        limit: Option<u8>,
+        /// A member not to name (64 hex digits); repeat, at most 16.
+        #[arg(long = "exclude")]
+        exclude: Vec<String>,
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Whether the node feeds a content to a member, and where the node
+    /// gets it from (ROUTE_CHECK).
+    RouteCheck {
+        /// A content name such as live/cam, or its GUUID.
+        content: String,
+        /// The member asked about (64 hex digits).
+        member: String,
+        #[command(flatten)]
+        api: Api,
+    },
 }
 
 impl Control {
@@ -233,6 +258,24 @@ impl Control {
                 api,
             ),
             Control::ContentList { id, api } => (json!({"op": "content_list", "id": id}), api),
+            Control::RouteFind {
+                content,
+                limit,
+                exclude,
+                api,
+            } => (
+                json!({"op": "route_find", "content_id": content, "limit": limit,
+                       "exclude": exclude}),
+                api,
+            ),
+            Control::RouteCheck {
+                content,
+                member,
+                api,
+            } => (
+                json!({"op": "route_check", "content_id": content, "member": member}),
+                api,
+            ),
         }
     }
 }
@@ -348,13 +391,34 @@ mod tests {
             flows: "va".into(),
             title: None,
             codecs: vec!["v=avc1.64001F".into()],
-            api,
+            api: api.clone(),
         }
         .body();
         assert_eq!(
             drop_nulls(body),
             json!({"op": "content_add", "id": "A", "content_id": "live/cam",
                    "flows": "va", "codecs": ["v=avc1.64001F"]})
+        );
+        let (body, _) = Control::RouteFind {
+            content: "live/cam".into(),
+            limit: None,
+            exclude: vec![],
+            api: api.clone(),
+        }
+        .body();
+        assert_eq!(
+            drop_nulls(body),
+            json!({"op": "route_find", "content_id": "live/cam", "exclude": []})
+        );
+        let (body, _) = Control::RouteCheck {
+            content: "live/cam".into(),
+            member: "ab".into(),
+            api,
+        }
+        .body();
+        assert_eq!(
+            drop_nulls(body),
+            json!({"op": "route_check", "content_id": "live/cam", "member": "ab"})
         );
     }
 }

@@ -5,18 +5,20 @@
 //!
 //! Credentials as the other admin actions: `Authorization: Bearer TOKEN`
 //! whose role the RBAC table allows the operation, and for a change an
-//! `X-Avrs-Totp` code; `info`, `list` and `content_list` need the token
-//! only (for content `*`). The actor is the token's subject: its id is the
-//! subject when that is 64 hex digits, else SHA3-256 of it.
+//! `X-Avrs-Totp` code; `info`, `list`, `content_list`, `route_find` and
+//! `route_check` need the token only (for content `*`). The actor is the
+//! token's subject: its id is the subject when that is 64 hex digits, else
+//! SHA3-256 of it. `route_find` / `route_check` are answered by any node,
+//! in a cluster or not ([`super::route`]); the rest need a cluster.
 
-use super::Keeper;
+use super::describe::describe;
 use crate::context::NodeContext;
 use avrs_auth::{AuditEvent, AuthError, Operation, TokenRole};
-use avrs_cluster::control::{Actor, ClusterBook, Reply};
+use avrs_cluster::control::{Actor, Reply};
 use avrs_proto::avrs::cluster::{
     Change, ClusterOptions, ContentAdd, ContentDel, ContentListRequest, ContentUpdate, Create,
     Destroy, Info, ListRequest, MemberApprove, MemberInfo, MemberRemove, MemberRequestAdd,
-    MemberRequestDel, RoleAssign, Setup,
+    MemberRequestDel, RoleAssign, RouteCheck, RouteFind, Setup,
 };
 use avrs_proto::avrs::{ClusterRequest, FlowCodec, Flows, RetCode, Roles, SubType, retcode_for};
 use avrs_proto::{Guuid, Hash32};
@@ -52,6 +54,11 @@ pub struct ControlBody {
     /// number, `1=mp4a.40.2`, in a `content_update` without `flows`).
     #[serde(default)]
     pub codecs: Vec<String>,
+    /// ROUTE_FIND: how many candidates at most (1–16).
+    pub limit: Option<u8>,
+    /// ROUTE_FIND: members (64 hex digits) not to name, at most 16.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// A body the node cannot make a request of: 400 with the reason.
@@ -80,6 +87,8 @@ fn operation(op: &str) -> Option<(Operation, bool)> {
         "content_update" => (O::ClusterContentUpdate, false),
         "content_del" => (O::ClusterContentDel, false),
         "content_list" => (O::ClusterContentList, true),
+        "route_find" => (O::RouteFind, true),
+        "route_check" => (O::RouteCheck, true),
         _ => return None,
     })
 }
@@ -110,11 +119,7 @@ fn build(body: ControlBody) -> Result<ClusterRequest, BadBody> {
     };
     Ok(match body.op.as_str() {
         "create" => R::Create(Create {
-            id: body
-                .id
-                .as_deref()
-                .map(|t| cluster_id(Some(t)))
-                .transpose()?,
+            id: optional_id(body.id.as_deref())?,
             options: options()?,
         }),
         "destroy" => R::Destroy(Destroy { id: id()? }),
@@ -184,6 +189,21 @@ fn build(body: ControlBody) -> Result<ClusterRequest, BadBody> {
             content_id: content()?,
         }),
         "content_list" => R::ContentListRequest(ContentListRequest { id: id()? }),
+        "route_find" => R::RouteFind(RouteFind {
+            id: optional_id(body.id.as_deref())?,
+            content_id: content()?,
+            limit: body.limit,
+            exclude: body
+                .exclude
+                .iter()
+                .map(|m| member_id(Some(m)))
+                .collect::<Result<_, _>>()?,
+        }),
+        "route_check" => R::RouteCheck(RouteCheck {
+            id: optional_id(body.id.as_deref())?,
+            content_id: content()?,
+            member: member()?,
+        }),
         other => return Err(bad(format!("unknown op {other:?}"))),
     })
 }
@@ -195,6 +215,10 @@ fn cluster_id(text: Option<&str>) -> Result<Guuid, BadBody> {
             "cluster id {text:?}: expected 16 hex digits, '-', 16 hex digits"
         ))
     })
+}
+
+fn optional_id(text: Option<&str>) -> Result<Option<Guuid>, BadBody> {
+    text.map(|t| cluster_id(Some(t))).transpose()
 }
 
 fn member_id(text: Option<&str>) -> Result<Hash32, BadBody> {
@@ -295,6 +319,14 @@ fn refused(code: RetCode, text: &str, status: StatusCode) -> Response {
     answer(status, json!({ "code": code.name(), "text": text }))
 }
 
+fn not_in_a_cluster() -> Response {
+    refused(
+        RetCode::ClusterNotFound,
+        "NOT_IN_A_CLUSTER",
+        StatusCode::NOT_FOUND,
+    )
+}
+
 /// The HTTP status of a return code.
 fn status_of(code: RetCode) -> StatusCode {
     match code {
@@ -307,6 +339,7 @@ fn status_of(code: RetCode) -> StatusCode {
             StatusCode::NOT_FOUND
         }
         RetCode::ClusterWrongRequest => StatusCode::CONFLICT,
+        RetCode::ContentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         RetCode::Error => StatusCode::INSUFFICIENT_STORAGE,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -355,13 +388,6 @@ pub async fn control(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let Some(cluster) = context.cluster.get() else {
-        return refused(
-            RetCode::ClusterNotFound,
-            "NOT_IN_A_CLUSTER",
-            StatusCode::NOT_FOUND,
-        );
-    };
     if body.len() > MAX_BODY {
         return refused(
             RetCode::ArgIncorrect,
@@ -383,6 +409,11 @@ pub async fn control(
         let why = format!("unknown op {:?}", body.op);
         return refused(RetCode::ArgIncorrect, &why, StatusCode::BAD_REQUEST);
     };
+    let cluster = context.cluster.get();
+    let about_routes = matches!(op, Operation::RouteFind | Operation::RouteCheck);
+    if cluster.is_none() && !about_routes {
+        return not_in_a_cluster();
+    }
     let (subject, role) = match credentials(&context, &headers, client, op, read_only) {
         Ok(found) => found,
         Err(why) => return auth_refusal(&why),
@@ -396,8 +427,10 @@ pub async fn control(
         roles: super::token_roles(role),
     };
     let kind = request.kind();
-    let handled = super::handle(cluster, actor, request);
-    let (code, text) = match &handled.reply {
+    let Some(reply) = super::answer(&context, actor, request) else {
+        return not_in_a_cluster();
+    };
+    let (code, text) = match &reply {
         Reply::Code(packet) => (packet.code, packet.text.clone()),
         Reply::Packet(packet) => (RetCode::Success, packet.kind().name().to_owned()),
     };
@@ -415,95 +448,11 @@ pub async fn control(
         ..AuditEvent::default()
     });
     let mut body = json!({ "code": code.name(), "text": text, "actor": actor.id.to_hex() });
-    if let (Reply::Packet(packet), Some(keeper)) = (&handled.reply, &cluster.keeper) {
+    if let Reply::Packet(packet) = &reply {
+        let keeper = cluster.and_then(|c| c.keeper.as_ref());
         describe(keeper, packet, &mut body);
     }
     answer(status_of(code), body)
-}
-
-/// The typed reply's fields, with what the book says of them.
-fn describe(keeper: &Keeper, packet: &ClusterRequest, body: &mut Value) {
-    keeper.read(|book| match packet {
-        ClusterRequest::Info(info) => body["cluster"] = cluster_json(book, info.id),
-        ClusterRequest::ListResponse(list) => {
-            let clusters: Vec<Value> = list
-                .ids
-                .iter()
-                .map(|id| {
-                    let record = book.get(id);
-                    json!({
-                        "id": id.to_string(),
-                        "title": record.and_then(|r| r.options.title.clone()),
-                        "deployment": record.is_some_and(|r| r.pinned),
-                    })
-                })
-                .collect();
-            body["clusters"] = Value::Array(clusters);
-        }
-        ClusterRequest::ContentListResponse(list) => {
-            let record = book.get(&list.id);
-            let contents: Vec<Value> = list
-                .contents
-                .iter()
-                .map(|id| {
-                    let content = record.and_then(|r| r.contents.get(id));
-                    json!({
-                        "id": id.to_string(),
-                        "title": content.and_then(|c| c.title.clone()),
-                        "flows": content.map(|c| c.flows.to_string()),
-                        "codecs": content.map(|c| codec_names(&c.flows, &c.codecs)),
-                    })
-                })
-                .collect();
-            body["id"] = json!(list.id.to_string());
-            body["contents"] = Value::Array(contents);
-        }
-        _ => {}
-    });
-}
-
-fn codec_names(flows: &Flows, codecs: &[FlowCodec]) -> Vec<String> {
-    codecs
-        .iter()
-        .map(|c| {
-            let letter = flows.name_of(c.flow_id).unwrap_or('?');
-            format!("{letter}={}", c.codec)
-        })
-        .collect()
-}
-
-fn cluster_json(book: &ClusterBook, id: Guuid) -> Value {
-    let Some(record) = book.get(&id) else {
-        return json!({ "id": id.to_string() });
-    };
-    let person = |(member, roles, info): (&Hash32, Roles, &MemberInfo)| {
-        json!({
-            "id": member.to_hex(),
-            "roles": roles.to_string(),
-            "display_name": info.display_name,
-        })
-    };
-    let members: Vec<Value> = record
-        .members
-        .iter()
-        .map(|(m, r)| person((m, r.roles, &r.info)))
-        .collect();
-    let requests: Vec<Value> = record
-        .requests
-        .iter()
-        .map(|(m, r)| person((m, r.roles, &r.info)))
-        .collect();
-    json!({
-        "id": id.to_string(),
-        "title": record.options.title,
-        "setup": record.options.setup.map(|s| s.name()),
-        "encrypted": record.options.encrypted.unwrap_or(false),
-        "owner": record.owner.to_hex(),
-        "deployment": record.pinned,
-        "members": members,
-        "requests": requests,
-        "contents": record.contents.len(),
-    })
 }
 
 #[cfg(test)]
@@ -545,7 +494,35 @@ mod tests {
                 }
             })
         ));
+        let member = "ab".repeat(32);
+        let find = request_of(body(&format!(
+            r#"{{"op":"route_find","content_id":"live/cam","limit":2,"exclude":["{member}"]}}"#
+        )))
+        .unwrap();
+        assert_eq!(
+            find,
+            ClusterRequest::RouteFind(RouteFind {
+                id: None,
+                content_id: crate::cluster::content_key("live/cam"),
+                limit: Some(2),
+                exclude: vec![Hash32([0xAB; 32])],
+            })
+        );
+        let check = request_of(body(&format!(
+            r#"{{"op":"route_check","id":"{id}","content_id":"live/cam","member":"{member}"}}"#
+        )))
+        .unwrap();
+        assert!(
+            matches!(check, ClusterRequest::RouteCheck(ref c) if c.member == Hash32([0xAB; 32]) && c.id.is_some())
+        );
+        let too_many = vec![format!("\"{member}\""); 17].join(",");
         for wrong in [
+            r#"{"op":"route_find"}"#.to_owned(),
+            r#"{"op":"route_find","content_id":"a","limit":0}"#.to_owned(),
+            r#"{"op":"route_find","content_id":"a","limit":17}"#.to_owned(),
+            r#"{"op":"route_find","content_id":"a","exclude":["x"]}"#.to_owned(),
+            format!(r#"{{"op":"route_find","content_id":"a","exclude":[{too_many}]}}"#),
+            r#"{"op":"route_check","content_id":"a"}"#.to_owned(),
             r#"{"op":"destroy"}"#.to_owned(),
             r#"{"op":"approve","id":"x","member":"y"}"#.to_owned(),
             format!(r#"{{"op":"change","id":"{id}"}}"#),
@@ -579,6 +556,10 @@ mod tests {
         assert_eq!(
             status_of(RetCode::ClusterWrongRequest),
             StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status_of(RetCode::ContentUnavailable),
+            StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(subject_id(&"ab".repeat(32)), Hash32([0xAB; 32]));
         assert_eq!(subject_id("alice"), avrs_crypto::sha3_256(b"alice"));

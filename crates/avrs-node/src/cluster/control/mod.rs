@@ -1,7 +1,8 @@
 //! Cluster control on a node: the [`ClusterBook`] a host or operator keeps
 //! in `DATA_DIR/cluster-book.json`, answered through one core
 //! (`avrs_cluster::control`) whether the request came on a native session
-//! (`'C'`) or through `POST /api/cluster/control` ([`http`]).
+//! (`'C'`) or through `POST /api/cluster/control` ([`http`]). ROUTE_FIND
+//! and ROUTE_CHECK are answered before the book, by every node ([`route`]).
 //!
 //! On the host the deployment's own cluster (the one of `cluster_id`) is
 //! in the book from the start, owned by the host's key; its membership is
@@ -9,10 +10,13 @@
 //! [`Approvals`]. Operators keep their own book of what they are asked
 //! directly; nothing is replicated between nodes.
 
+mod describe;
 pub mod http;
+pub mod route;
 
 use super::roster::{Approvals, write_atomically};
 use super::{Cluster, lock};
+use crate::context::NodeContext;
 use avrs_auth::TokenRole;
 use avrs_cluster::control::{Actor, ClusterBook, Effect, Handled, Reply};
 use avrs_proto::avrs::{ClusterRequest, RetCode, RetCodePacket, Roles};
@@ -198,16 +202,28 @@ pub fn token_roles(role: TokenRole) -> Roles {
 
 /// Who a native session is, as cluster control sees it: the host's own
 /// key is a host; an approved member holds its roster roles; anyone else
-/// the role of the session's token, or a client.
-pub fn native_actor(cluster: &Cluster, id: Hash32, token: Option<TokenRole>) -> Actor {
-    let roles = if *lock(&cluster.host) == Some(id) {
-        Roles::HOST
-    } else if let Some(roles) = lock(&cluster.approvals).roster_roles(&id) {
-        roles
-    } else {
-        token.map_or(Roles::CLIENT, token_roles)
+/// (and anyone on a node outside a cluster) the role of the session's
+/// token, or a client.
+pub fn native_actor(cluster: Option<&Cluster>, id: Hash32, token: Option<TokenRole>) -> Actor {
+    let host = cluster.is_some_and(|c| *lock(&c.host) == Some(id));
+    let roster = cluster.and_then(|c| lock(&c.approvals).roster_roles(&id));
+    let roles = match (host, roster) {
+        (true, _) => Roles::HOST,
+        (false, Some(roles)) => roles,
+        (false, None) => token.map_or(Roles::CLIENT, token_roles),
     };
     Actor { id, roles }
+}
+
+/// Answers one request on this node: ROUTE_FIND / ROUTE_CHECK from its
+/// view and relay trees ([`route`]), anything else from its book; `None`
+/// for the latter on a node outside a cluster.
+pub fn answer(context: &NodeContext, actor: Actor, request: ClusterRequest) -> Option<Reply> {
+    if let Some(reply) = route::answer(context, &actor, &request) {
+        return Some(reply);
+    }
+    let cluster = context.cluster.get()?;
+    Some(handle(cluster, actor, request).reply)
 }
 
 /// Answers one request on `cluster`; a node without a book says so.

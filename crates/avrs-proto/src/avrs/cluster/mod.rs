@@ -36,8 +36,11 @@ mod balance;
 mod contents;
 mod lifecycle;
 mod members;
+mod routes;
 mod types;
 
+#[cfg(test)]
+mod routes_tests;
 #[cfg(test)]
 mod tests;
 
@@ -48,6 +51,10 @@ pub use contents::{
 pub use lifecycle::{Change, ClusterOptions, Create, Destroy, Info, ListRequest, ListResponse};
 pub use members::{
     MemberApprove, MemberInfo, MemberRemove, MemberRequestAdd, MemberRequestDel, RoleAssign,
+};
+pub use routes::{
+    MAX_ROUTE_CANDIDATES, ParentCandidate, RouteCheck, RouteCheckResponse, RouteFind,
+    RouteFindResponse, RouteState, RouteUpstream,
 };
 pub use types::{
     CLUSTER_SIGN_CODE, ClusterArg, ClusterType, MAX_AVATAR, MAX_INFO, MAX_TITLE, MemberAddr,
@@ -81,6 +88,10 @@ request_enum! {
         ContentListResponse(ContentListResponse) = ContentListResponse,
         BalanceRequest(BalanceRequest) = BalanceRequest,
         BalanceResponse(BalanceResponse) = BalanceResponse,
+        RouteFind(RouteFind) = RouteFind,
+        RouteFindResponse(RouteFindResponse) = RouteFindResponse,
+        RouteCheck(RouteCheck) = RouteCheck,
+        RouteCheckResponse(RouteCheckResponse) = RouteCheckResponse,
     }
 }
 

@@ -11,16 +11,16 @@ use proptest::prelude::*;
 
 const FAKE_SIGN: &[u8] = b"fake dap_sign_t";
 
-fn encode<R: Request<Kind = ClusterType>>(request: &R) -> Vec<u8> {
+pub(super) fn encode<R: Request<Kind = ClusterType>>(request: &R) -> Vec<u8> {
     request.to_packet().unwrap().finish()
 }
 
-fn read<R: Request<Kind = ClusterType>>(bytes: &[u8]) -> Result<R> {
+pub(super) fn read<R: Request<Kind = ClusterType>>(bytes: &[u8]) -> Result<R> {
     R::from_packet(&ControlPacket::decode(bytes)?)
 }
 
 /// A packet of `kind` with exactly these items.
-fn raw(kind: ClusterType, items: &[(u16, &[u8])]) -> Vec<u8> {
+pub(super) fn raw(kind: ClusterType, items: &[(u16, &[u8])]) -> Vec<u8> {
     let mut b = ControlBuilder::new(kind);
     for (code, value) in items {
         b.args_mut().put(*code, value).unwrap();
@@ -34,7 +34,7 @@ fn id_bytes(net: u64) -> [u8; 16] {
 
 /// Signed and unsigned forms both read back the same request, the SIGN
 /// covers the unsigned bytes, and the dispatching enum agrees.
-fn assert_round_trip<R>(request: &R)
+pub(super) fn assert_round_trip<R>(request: &R)
 where
     R: Request<Kind = ClusterType> + PartialEq + std::fmt::Debug,
 {
@@ -725,12 +725,7 @@ fn a_request_refuses_a_packet_of_another_type() {
 
 #[test]
 fn types_without_a_typed_form_decode_as_other() {
-    for kind in [
-        ClusterType::RouteAdd,
-        ClusterType::RouteDel,
-        ClusterType::RouteFind,
-        ClusterType::RouteCheck,
-    ] {
+    for kind in [ClusterType::RouteAdd, ClusterType::RouteDel] {
         let bytes = raw(kind, &[(0x7777, b"anything")]);
         let packet = ControlPacket::<ClusterType>::decode(&bytes).unwrap();
         let request = ClusterRequest::from_packet(&packet).unwrap();
@@ -801,11 +796,11 @@ fn balance_requests_and_responses_round_trip_and_refuse_bad_input() {
     assert!(read::<BalanceResponse>(&anonymous).is_err());
 }
 
-fn guuid() -> impl Strategy<Value = Guuid> {
+pub(super) fn guuid() -> impl Strategy<Value = Guuid> {
     any::<(u64, u64)>().prop_map(|(a, b)| Guuid::new(a, b))
 }
 
-fn hash() -> impl Strategy<Value = Hash32> {
+pub(super) fn hash() -> impl Strategy<Value = Hash32> {
     any::<[u8; 32]>().prop_map(Hash32)
 }
 

@@ -35,6 +35,10 @@ wire_enum! {
         RouteDel = 0x41 => "ROUTE_DEL",
         RouteFind = 0x42 => "ROUTE_FIND",
         RouteCheck = 0x43 => "ROUTE_CHECK",
+        /// Ours: the answer to ROUTE_FIND.
+        RouteFindResponse = 0x44 => "ROUTE_FIND_RESPONSE",
+        /// Ours: the answer to ROUTE_CHECK.
+        RouteCheckResponse = 0x45 => "ROUTE_CHECK_RESPONSE",
     }
 }
 
@@ -83,6 +87,16 @@ wire_enum! {
         /// Ours: where a server listens (BALANCE_RESPONSE), a
         /// [`ServiceAddr`].
         ServiceAddr = 0x0040 => "SERVICE_ADDR",
+        /// Ours: how many candidates ROUTE_FIND wants, a `u8` from 1 to
+        /// [`super::MAX_ROUTE_CANDIDATES`].
+        RouteLimit = 0x0050 => "ROUTE_LIMIT",
+        /// Ours: one ROUTE_FIND_RESPONSE candidate, a
+        /// [`super::ParentCandidate`].
+        RouteCandidate = 0x0051 => "ROUTE_CANDIDATE",
+        /// Ours: the ROUTE_CHECK answer, a [`super::RouteState`].
+        RouteState = 0x0052 => "ROUTE_STATE",
+        /// Ours: the answering node's upstream, a [`super::RouteUpstream`].
+        RouteUpstream = 0x0053 => "ROUTE_UPSTREAM",
         Sign = 0xFFFF => "SIGN",
     }
 }
@@ -105,6 +119,10 @@ pub enum ValueKind {
     MemberAddr,
     /// A 22-byte [`ServiceAddr`].
     ServiceAddr,
+    /// A 40-byte [`super::ParentCandidate`].
+    RouteCandidate,
+    /// A 34-byte [`super::RouteUpstream`].
+    RouteUpstream,
     /// Opaque bytes, `max` at most.
     Bytes {
         max: usize,
@@ -126,6 +144,8 @@ impl ValueKind {
             ValueKind::U32 => Some(4),
             ValueKind::Guuid | ValueKind::MemberAddr => Some(16),
             ValueKind::ServiceAddr => Some(ServiceAddr::SIZE),
+            ValueKind::RouteCandidate => Some(super::ParentCandidate::SIZE),
+            ValueKind::RouteUpstream => Some(super::RouteUpstream::SIZE),
             ValueKind::Hash => Some(32),
             _ => None,
         }
@@ -146,7 +166,7 @@ impl ClusterArg {
         match self {
             A::Id | A::ContentId => ValueKind::Guuid,
             A::Title | A::ContentTitle => ValueKind::Str { max: MAX_TITLE },
-            A::Setup | A::Encrypted => ValueKind::U8,
+            A::Setup | A::Encrypted | A::RouteLimit | A::RouteState => ValueKind::U8,
             A::MembersCount | A::MembersCountMax | A::MemberSignal => ValueKind::Unspecified,
             A::Member => ValueKind::Hash,
             A::MemberRole => ValueKind::U16,
@@ -164,6 +184,8 @@ impl ClusterArg {
             },
             A::ContentFlowCodec => ValueKind::FlowCodec,
             A::ServiceAddr => ValueKind::ServiceAddr,
+            A::RouteCandidate => ValueKind::RouteCandidate,
+            A::RouteUpstream => ValueKind::RouteUpstream,
             A::Sign => ValueKind::Sign,
         }
     }
@@ -306,6 +328,12 @@ mod tests {
             (ClusterType::RouteDel, 0x41, "ROUTE_DEL"),
             (ClusterType::RouteFind, 0x42, "ROUTE_FIND"),
             (ClusterType::RouteCheck, 0x43, "ROUTE_CHECK"),
+            (ClusterType::RouteFindResponse, 0x44, "ROUTE_FIND_RESPONSE"),
+            (
+                ClusterType::RouteCheckResponse,
+                0x45,
+                "ROUTE_CHECK_RESPONSE",
+            ),
         ];
         assert_eq!(pinned.len(), ClusterType::ALL.len());
         for &(kind, code, name) in pinned {
@@ -389,6 +417,20 @@ mod tests {
                 "SERVICE_ADDR",
                 V::ServiceAddr,
             ),
+            (ClusterArg::RouteLimit, 0x0050, "ROUTE_LIMIT", V::U8),
+            (
+                ClusterArg::RouteCandidate,
+                0x0051,
+                "ROUTE_CANDIDATE",
+                V::RouteCandidate,
+            ),
+            (ClusterArg::RouteState, 0x0052, "ROUTE_STATE", V::U8),
+            (
+                ClusterArg::RouteUpstream,
+                0x0053,
+                "ROUTE_UPSTREAM",
+                V::RouteUpstream,
+            ),
             (
                 ClusterArg::ContentTitle,
                 0x0031,
@@ -418,7 +460,9 @@ mod tests {
         }
         assert_eq!(ClusterArg::Sign.code(), CLUSTER_SIGN_CODE);
         assert_eq!(<ClusterType as ControlKind>::SIGN_CODE, 0xFFFF);
-        for code in [0x0000, 0x0005, 0x0012, 0x001F, 0x0032, 0x0035, 0xFFFE] {
+        for code in [
+            0x0000, 0x0005, 0x0012, 0x001F, 0x0032, 0x0035, 0x0041, 0x0054, 0xFFFE,
+        ] {
             assert_eq!(
                 ClusterArg::from_code(code),
                 Err(ProtoError::UnknownValue {
@@ -437,6 +481,8 @@ mod tests {
         assert_eq!(ValueKind::Guuid.fixed_size(), Some(16));
         assert_eq!(ValueKind::MemberAddr.fixed_size(), Some(16));
         assert_eq!(ValueKind::Hash.fixed_size(), Some(32));
+        assert_eq!(ValueKind::RouteCandidate.fixed_size(), Some(40));
+        assert_eq!(ValueKind::RouteUpstream.fixed_size(), Some(34));
         assert_eq!(ValueKind::Str { max: 1 }.fixed_size(), None);
         assert_eq!(ValueKind::Sign.fixed_size(), None);
     }
