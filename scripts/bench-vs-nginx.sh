@@ -18,8 +18,10 @@
 #   SERVER_CPU=0     core for the servers
 #   LOAD_CPU=1       core for the publisher and the load tool
 #   KEEP=            a directory to keep the JSON reports and logs in
-#   COALESCE=0       avrs's RTMP write-merging window (rtmp_write_coalesce),
-#                    e.g. 20ms; 0 writes every message at once
+#   COALESCE=        avrs's RTMP write-merging window (rtmp_write_coalesce),
+#                    e.g. 20ms; 0 writes every message at once; unset: the
+#                    default (200ms)
+#   NO_BUILD=        set: use target/release/avrs as it is
 #
 # Needs root for apt-get when nginx or its RTMP module is missing:
 # `apt-get update` once, then `apt-get install -y nginx libnginx-mod-rtmp`.
@@ -63,7 +65,7 @@ done
 
 # --- build ------------------------------------------------------------------
 say "building avrs (release)"
-cargo build --release -q -p avrs
+[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p avrs
 AVRS=$PWD/target/release/avrs
 
 # --- processes and their cleanup ---------------------------------------------
@@ -94,7 +96,7 @@ free_port() {
 
 # avrs serve, on ephemeral ports it reports on stdout.
 taskset -c "$SERVER_CPU" "$AVRS" serve --rtmp 127.0.0.1:0 --http 127.0.0.1:0 --quic 127.0.0.1:0 \
-  --data-dir "$WORK/avrs-data" --rtmp-write-coalesce "${COALESCE:-0}" \
+  --data-dir "$WORK/avrs-data" ${COALESCE:+--rtmp-write-coalesce "$COALESCE"} \
   >"$WORK/avrs.out" 2>"$WORK/avrs.log" &
 avrs_pid=$!
 pids+=("$avrs_pid")

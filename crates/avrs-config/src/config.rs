@@ -10,6 +10,9 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// `rtmp_write_coalesce` when the file says nothing.
+pub const DEFAULT_RTMP_WRITE_COALESCE: Duration = Duration::from_millis(200);
+
 /// The settings of one node: the `[avrs]` section of its INI file.
 ///
 /// Every key is optional; [`Config::default`] holds the values used for
@@ -71,8 +74,9 @@ pub struct Config {
     pub quic_address: SocketAddr,
     /// Key `rtmp_write_coalesce` (avrs extension): how long an RTMP viewer's
     /// writes may wait to be merged with the next messages, 0 to 1 s.
-    /// Default 0 (every message goes out at once). Larger values trade that
-    /// much latency for fewer system calls per viewer.
+    /// Default 200 ms: RTMP players buffer a second or more, and merging
+    /// cuts the server's CPU per viewer about 4× (docs/BENCHMARKS.md); 0
+    /// sends every message at once.
     pub rtmp_write_coalesce: Duration,
     /// Key `quic_max_mtu` (avrs extension): the largest UDP payload, in
     /// bytes, native AVRS sends, 1200 to 65527; QUIC path MTU discovery
@@ -184,7 +188,7 @@ impl Default for Config {
             rtmp_address: any_ip(1935),
             http_address: any_ip(8080),
             quic_address: any_ip(4433),
-            rtmp_write_coalesce: Duration::ZERO,
+            rtmp_write_coalesce: DEFAULT_RTMP_WRITE_COALESCE,
             quic_max_mtu: 1452,
             tls_certificate_file: None,
             tls_private_key_file: None,

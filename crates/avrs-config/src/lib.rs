@@ -41,7 +41,8 @@ mod tests;
 
 pub use apply::{EXTENSION_PREFIXES, RESERVED_SECTIONS, SECTION, is_extension_section};
 pub use config::{
-    Config, DEFAULT_CLUSTER_NAME, DEFAULT_HTTPS_PORT, DEFAULT_RTMPS_PORT, ExtensionSection,
+    Config, DEFAULT_CLUSTER_NAME, DEFAULT_HTTPS_PORT, DEFAULT_RTMP_WRITE_COALESCE,
+    DEFAULT_RTMPS_PORT, ExtensionSection,
 };
 pub use error::{ConfigError, Origin};
 pub use keys::Key;

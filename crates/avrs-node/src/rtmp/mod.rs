@@ -83,7 +83,8 @@ pub struct RtmpSettings {
     pub max_refusals: usize,
     /// How long a viewer's wake-up waits before writing, so the messages
     /// that arrive meanwhile go out in the same system call. Zero: write at
-    /// once. Adds up to this much latency.
+    /// once. Adds up to this much latency. Default: the config's default,
+    /// 200 ms.
     pub write_coalesce: Duration,
 }
 
@@ -97,7 +98,7 @@ impl Default for RtmpSettings {
             write_stall_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(3),
             max_refusals: 16,
-            write_coalesce: Duration::ZERO,
+            write_coalesce: avrs_config::DEFAULT_RTMP_WRITE_COALESCE,
         }
     }
 }
