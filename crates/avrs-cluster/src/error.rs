@@ -50,6 +50,12 @@ pub enum ClusterError {
     /// A cluster book file that cannot be believed (see `control`).
     #[error("cluster book: {0}")]
     BookCorrupt(String),
+    /// A BOOK_SYNC_RESPONSE signed by someone else than the host.
+    #[error("book sync: signed by {signer}, not by the host {host}")]
+    NotTheHost { signer: Hash32, host: Hash32 },
+    /// A BOOK_SYNC transfer that cannot be believed or kept.
+    #[error("book sync: {0}")]
+    BookSync(&'static str),
 }
 
 impl ClusterError {
@@ -57,9 +63,9 @@ impl ClusterError {
     pub fn retcode(&self) -> RetCode {
         match self {
             ClusterError::Malformed(_) | ClusterError::TooLarge { .. } => RetCode::ArgIncorrect,
-            ClusterError::NotApproved(_) | ClusterError::SenderMismatch { .. } => {
-                RetCode::SignAlien
-            }
+            ClusterError::NotApproved(_)
+            | ClusterError::SenderMismatch { .. }
+            | ClusterError::NotTheHost { .. } => RetCode::SignAlien,
             ClusterError::BadSignature(_) => RetCode::SignIncorrect,
             ClusterError::NoRoute => RetCode::ContentNotFound,
             ClusterError::NotAttached
@@ -68,7 +74,8 @@ impl ClusterError {
             | ClusterError::TooDeep(_) => RetCode::ContentUnavailable,
             ClusterError::Membership(_)
             | ClusterError::Crypto(_)
-            | ClusterError::BookCorrupt(_) => RetCode::Error,
+            | ClusterError::BookCorrupt(_)
+            | ClusterError::BookSync(_) => RetCode::Error,
         }
     }
 }

@@ -7,7 +7,8 @@
 //!   operator's destroy / change / role-assign, a server's approve;
 //! - the deployment's own cluster: an operator approves a server's waiting
 //!   join (it joins), the host removes it (gone from the members view);
-//! - a restart keeps the cluster and its contents (`cluster-book.json`).
+//! - a restart keeps the cluster and its contents (`cluster-book.json`);
+//! - an operator node holds a replica of the host's book (BOOK_SYNC).
 
 mod cluster_support;
 mod support;
@@ -268,4 +269,125 @@ fn the_cli_drives_cluster_control_with_roles_persistence_and_the_roster() {
         !member_listed(&host, &edge_id),
         "still removed after a restart"
     );
+}
+
+/// An operator node holds a replica of the host's book (BOOK_SYNC): what
+/// the host creates reaches the operator's reads, which still answer with
+/// the host down and after the operator restarts; a change of a host's
+/// cluster sent to the operator is refused with `ASK_THE_HOST`.
+#[test]
+fn an_operator_node_holds_the_hosts_book_while_the_host_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host_dir, operator_dir) = (dir.path().join("host"), dir.path().join("operator"));
+    make_key(&host_dir);
+    let operator_id = make_key(&operator_dir);
+    std::fs::write(host_dir.join("members.txt"), &operator_id).unwrap();
+    let host_config = write_config(&host_dir, "host", None);
+    enable_admin(&host_dir, &host_config);
+    let host = start(&host_config);
+    let operator_config = write_config(&operator_dir, "operator", Some((&host.gossip, &host.id)));
+    enable_admin(&operator_dir, &operator_config);
+    let operator = start(&operator_config);
+    let admin = token(&host_config, "host", "admin");
+    let oscar = token(&operator_config, "operator", "oscar");
+    let mut host_codes = Codes {
+        totp: Totp::load(&host_dir.join("admin.totp")).unwrap(),
+        next: 0,
+    };
+
+    // A first copy: the deployment's cluster, listed on the operator.
+    let lists_the_deployment = || {
+        let list = cluster(&operator, &["list"], &oscar, None);
+        list.status.success()
+            && json(&list)["clusters"]
+                .as_array()
+                .is_some_and(|all| all.iter().any(|c| c["deployment"] == true))
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), lists_the_deployment),
+        "the operator copies the host's book"
+    );
+
+    // The host then creates a cluster and adds a content to it.
+    let create = ["create", "--title", "Lecture", "--setup", "lecture"];
+    let created = json(&cluster(&host, &create, &admin, Some(host_codes.code())));
+    let id = created["cluster"]["id"].as_str().unwrap().to_owned();
+    let add = [
+        "content-add",
+        &id,
+        "live/cam",
+        "--flows",
+        "va",
+        "--title",
+        "Cam",
+    ];
+    let added = json(&cluster(&host, &add, &admin, Some(host_codes.code())));
+    assert_eq!(added["text"], "CONTENT_ADDED", "{added}");
+
+    // Both reach the operator's reads at a later pull.
+    let holds_the_book = |operator: &ClusterNode| {
+        let contents = cluster(operator, &["content-list", &id], &oscar, None);
+        let info = cluster(operator, &["info", &id], &oscar, None);
+        let list = cluster(operator, &["list"], &oscar, None);
+        info.status.success()
+            && contents.status.success()
+            && list.status.success()
+            && json(&info)["cluster"]["title"] == "Lecture"
+            && json(&contents)["contents"][0]["title"] == "Cam"
+            && json(&list)["clusters"]
+                .as_array()
+                .is_some_and(|all| all.iter().any(|c| c["id"] == id.as_str()))
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || holds_the_book(&operator)),
+        "the host's book reaches the operator"
+    );
+
+    // A change of the host's cluster belongs to the host.
+    let mut operator_codes = Codes {
+        totp: Totp::load(&operator_dir.join("admin.totp")).unwrap(),
+        next: 0,
+    };
+    let del = ["content-del", &id, "live/cam"];
+    let refusal = cluster(&operator, &del, &oscar, Some(operator_codes.code()));
+    refused(&refusal, "CLUSTER_WRONG_REQUEST ASK_THE_HOST");
+
+    // Only approved operators copy the book, and only the host's.
+    let stranger = book_sync_refusal(host.quic);
+    assert!(
+        stranger.contains("MEMBER_SECURITY_ISSUE") && stranger.ends_with("NOT_AN_OPERATOR"),
+        "{stranger}"
+    );
+    let not_host = book_sync_refusal(operator.quic);
+    assert!(
+        not_host.contains("CLUSTER_WRONG_REQUEST") && not_host.ends_with("NOT_THE_HOST"),
+        "{not_host}"
+    );
+
+    // The host goes down; the operator still answers, and after a restart.
+    drop(host);
+    assert!(holds_the_book(&operator), "reads answer with the host down");
+    drop(operator);
+    let operator = start(&operator_config);
+    assert!(holds_the_book(&operator), "the replica survives a restart");
+}
+
+/// What a node answers a BOOK_SYNC from a session of a fresh key.
+fn book_sync_refusal(quic: std::net::SocketAddr) -> String {
+    use avrs_node::native::client::{ClientOptions, Session};
+    use avrs_proto::avrs::cluster::BookSync;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut session = Session::connect(quic, ClientOptions::default())
+            .await
+            .unwrap();
+        let request = BookSync {
+            nonce: [1; 16],
+            have: None,
+            offset: 0,
+        };
+        let refusal = session.book_sync(&request).await.unwrap_err();
+        session.close_now();
+        refusal.to_string()
+    })
 }

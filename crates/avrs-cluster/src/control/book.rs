@@ -84,7 +84,7 @@ impl ClusterRecord {
         }
     }
 
-    fn entries(&self) -> usize {
+    pub(super) fn entries(&self) -> usize {
         self.members.len() + self.requests.len() + self.contents.len()
     }
 
@@ -98,6 +98,11 @@ impl ClusterRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterBook {
     pub(super) clusters: BTreeMap<Guuid, ClusterRecord>,
+    /// Bumped on every saved change (BOOK_SYNC tells operators by it).
+    pub(super) revision: u64,
+    /// On an operator: which clusters are the host's, and which of its
+    /// books they come from (`replica`).
+    pub(super) replica: Option<super::replica::ReplicaMark>,
 }
 
 impl ClusterBook {

@@ -68,6 +68,10 @@ impl ClusterBook {
         new_id: impl FnOnce() -> Guuid,
     ) -> Handled {
         use ClusterRequest as R;
+        // An operator's copy of a host's cluster changes only on the host.
+        if let Some(refusal) = self.replica_refusal(&request) {
+            return Handled::refused(refusal);
+        }
         let step = match request {
             R::Create(create) => self.create(actor, create, new_id),
             R::Destroy(destroy) => self.destroy(actor, destroy.id),
@@ -100,6 +104,11 @@ impl ClusterBook {
                 Err(refuse(RetCode::ClusterWrongRequest, tags::ROUTE_NOT_HERE))
             }
             R::Other(kind) => Err(untyped(kind)),
+            // The host's driver answers BOOK_SYNC (signed) before the book.
+            R::BookSync(_) => Err(untyped(ClusterType::BookSync)),
+            R::BookSyncResponse(_) => {
+                Err(refuse(RetCode::ClusterWrongRequest, tags::NOT_A_REQUEST))
+            }
         };
         step.unwrap_or_else(Handled::refused)
     }

@@ -11,11 +11,14 @@
 //! - `persist`: the book as JSON (the node writes it atomically).
 //! - `routes`: ROUTE_FIND and ROUTE_CHECK, answered from the gossip view
 //!   and the node's relay trees rather than the book.
+//! - `replica`, `sync`: an operator's copy of the host's book (BOOK_SYNC).
 
 mod book;
 mod handle;
 mod persist;
+mod replica;
 mod routes;
+mod sync;
 
 #[cfg(test)]
 mod tests;
@@ -25,7 +28,9 @@ pub use book::{
     MAX_MEMBERS, MAX_REQUESTS, MemberRecord, RequestRecord,
 };
 pub use persist::{MAX_BOOK_FILE, info_slot};
+pub use replica::{ASK_THE_HOST, ReplicaMark};
 pub use routes::{DEFAULT_ROUTE_LIMIT, Holders, answer_route_check, answer_route_find};
+pub use sync::{BAD_OFFSET, BOOK_TOO_LARGE, NOT_SIGNED, Pulled, Puller, Snapshot};
 
 use avrs_proto::avrs::{ClusterRequest, RetCode, RetCodePacket, Roles};
 use avrs_proto::{Guuid, Hash32};

@@ -7,7 +7,9 @@ use super::book::{
     ClusterBook, ClusterRecord, ContentRecord, MAX_CLUSTERS, MAX_CONTENTS, MAX_ENTRIES,
     MAX_MEMBERS, MAX_REQUESTS, MemberRecord, RequestRecord,
 };
+use super::replica::ReplicaMark;
 use crate::error::{ClusterError, Result};
+use avrs_proto::avrs::cluster::BookStamp;
 use avrs_proto::avrs::cluster::{
     ClusterOptions, MAX_INFO, MAX_TITLE, MemberAddr, MemberInfo, Setup,
 };
@@ -15,10 +17,11 @@ use avrs_proto::avrs::flow::check_codecs;
 use avrs_proto::avrs::{FlowCodec, Flows, Roles};
 use avrs_proto::{Guuid, Hash32};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Largest book file read (the bounds keep a real one far smaller).
-pub const MAX_BOOK_FILE: usize = 256 * 1024 * 1024;
+/// Largest book file read (the bounds keep a real one far smaller); also
+/// the largest book BOOK_SYNC carries.
+pub const MAX_BOOK_FILE: usize = avrs_proto::avrs::cluster::MAX_BOOK_SIZE as usize;
 
 /// The file format's version; another one is refused.
 const VERSION: u32 = 1;
@@ -27,7 +30,26 @@ const VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 struct BookFile {
     version: u32,
+    /// Saved changes so far (BOOK_SYNC's revision); absent: 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    revision: u64,
     clusters: Vec<ClusterFile>,
+    /// On an operator: which clusters are the host's copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replica: Option<ReplicaFile>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplicaFile {
+    /// The host's revision and the SHA3-256 of its book, in hex.
+    revision: u64,
+    digest: String,
+    clusters: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, Deserialize)]
@@ -107,7 +129,13 @@ impl ClusterBook {
     pub fn to_json(&self) -> Vec<u8> {
         let file = BookFile {
             version: VERSION,
+            revision: self.revision,
             clusters: self.clusters.values().map(cluster_file).collect(),
+            replica: self.replica.as_ref().map(|mark| ReplicaFile {
+                revision: mark.stamp.revision,
+                digest: mark.stamp.digest.to_hex(),
+                clusters: mark.clusters.iter().map(Guuid::to_string).collect(),
+            }),
         };
         // Strings and numbers only: serialising cannot fail.
         serde_json::to_vec_pretty(&file).unwrap_or_default()
@@ -140,6 +168,8 @@ impl ClusterBook {
         if book.entries() > MAX_ENTRIES {
             return Err(corrupt("too many members, requests and contents"));
         }
+        book.revision = file.revision;
+        book.replica = file.replica.map(|r| replica_mark(r, &book)).transpose()?;
         Ok(book)
     }
 }
@@ -306,6 +336,27 @@ fn content_record(file: ContentFile) -> std::result::Result<(Guuid, ContentRecor
             codecs,
         },
     ))
+}
+
+/// The replica's clusters must be clusters of the book.
+fn replica_mark(file: ReplicaFile, book: &ClusterBook) -> Result<ReplicaMark> {
+    let digest = hash(&file.digest).ok_or_else(|| corrupt("replica digest"))?;
+    let mut clusters = BTreeSet::new();
+    for id in file.clusters {
+        let id: Guuid = id
+            .parse()
+            .map_err(|_| corrupt(format!("replica cluster {id:?}")))?;
+        if book.get(&id).is_none() || !clusters.insert(id) {
+            return Err(corrupt(format!(
+                "replica cluster {id} not in the book, or twice"
+            )));
+        }
+    }
+    let stamp = BookStamp {
+        revision: file.revision,
+        digest,
+    };
+    Ok(ReplicaMark { stamp, clusters })
 }
 
 fn hash(text: &str) -> Option<Hash32> {

@@ -148,6 +148,7 @@ pub(super) async fn start(
         last_roster_unix: 0,
     };
     let task = tokio::spawn(driver.run(shutdown));
+    control::book_sync::spawn_puller(&cluster);
     Ok((cluster, task))
 }
 

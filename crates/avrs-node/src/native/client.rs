@@ -92,6 +92,7 @@ impl Default for ClientOptions {
     }
 }
 
+mod book_sync;
 mod connect;
 mod key_session;
 mod reconnect;

@@ -668,6 +668,18 @@ impl Connection {
             .and_then(|token| self.context.authorizer.token_keys().verify(token, now).ok())
             .map(|claims| claims.role);
         let cluster = self.context.cluster.get().map(|c| &**c);
+        // BOOK_SYNC: the host's signed book, for operators only.
+        if let (avrs_proto::avrs::ClusterRequest::BookSync(sync), Some(cluster)) =
+            (&request, cluster)
+        {
+            return match control::book_sync::answer(cluster, id, sync) {
+                Ok(signed) => match self.control.write(SubType::Cluster, &signed).await {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(_) => ControlFlow::Break(()),
+                },
+                Err(refusal) => self.reply(&refusal).await,
+            };
+        }
         let actor = control::native_actor(cluster, id, role);
         let kind = request.kind();
         let Some(reply) = control::answer(&self.context, actor, request) else {

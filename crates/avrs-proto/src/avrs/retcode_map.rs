@@ -168,7 +168,7 @@ mod tests {
     #[test]
     fn real_decoding_errors_map_as_documented() {
         // Unknown cluster type.
-        let err = ControlPacket::<ClusterType>::decode(&[0x50, 0, 0, 0, 0, 0, 0, 0]).unwrap_err();
+        let err = ControlPacket::<ClusterType>::decode(&[0x60, 0, 0, 0, 0, 0, 0, 0]).unwrap_err();
         assert_eq!(
             retcode_for(&err, SubType::Cluster),
             RetCode::ClusterWrongRequest

@@ -7,9 +7,10 @@
 //! On the host the deployment's own cluster (the one of `cluster_id`) is
 //! in the book from the start, owned by the host's key; its membership is
 //! the roster's: approving, removing and assigning roles in it act on
-//! [`Approvals`]. Operators keep their own book of what they are asked
-//! directly; nothing is replicated between nodes.
+//! [`Approvals`]. Operator nodes also hold a replica of the host's book
+//! ([`book_sync`]); they keep their own clusters beside it.
 
+pub mod book_sync;
 mod describe;
 pub mod http;
 pub mod route;
@@ -45,6 +46,8 @@ pub struct Keeper {
     file: Option<PathBuf>,
     /// The deployment's cluster, on the host only.
     deployment: Option<Guuid>,
+    /// The host's book as BOOK_SYNC last sent it (`book_sync`).
+    snapshot: Mutex<Option<avrs_cluster::control::Snapshot>>,
 }
 
 /// On the host: the deployment's cluster, its owner (the host's key) and
@@ -74,10 +77,11 @@ impl Keeper {
         let id = match deployment {
             Some(d) => {
                 book.ensure_pinned(d.id, d.owner, d.title);
+                book.forget_replica();
                 Some(d.id)
             }
             None => {
-                book.unpin_all_but(None);
+                book.unpin_own();
                 None
             }
         };
@@ -85,6 +89,7 @@ impl Keeper {
             book: Mutex::new(book),
             file: file.map(Path::to_path_buf),
             deployment: id,
+            snapshot: Mutex::new(None),
         };
         Ok(Some(keeper))
     }
@@ -105,6 +110,9 @@ impl Keeper {
             && Some(effect.cluster()) == self.deployment
         {
             apply(&mut lock(approvals), effect);
+        }
+        if handled.changed || synced {
+            book.bump_revision();
         }
         if (handled.changed || synced)
             && let Err(err) = self.save(&book)

@@ -32,6 +32,9 @@ pub enum ClientEvent {
     Ended { content_id: u32 },
     /// BALANCE_REQUEST answered: the server to use.
     Balanced(BalanceResponse),
+    /// BOOK_SYNC answered: the BOOK_SYNC_RESPONSE as received (its
+    /// signature is the asker's to check).
+    BookSynced(Vec<u8>),
     /// A request was refused.
     Refused {
         request: &'static str,
@@ -54,6 +57,8 @@ enum Pending {
     Session(SessionType),
     /// Answered by a BALANCE_RESPONSE, or an `'r'` when refused.
     Balance,
+    /// Answered by a BOOK_SYNC_RESPONSE, or an `'r'` when refused.
+    BookSync,
 }
 
 impl Pending {
@@ -61,6 +66,7 @@ impl Pending {
         match self {
             Pending::Session(kind) => kind.name(),
             Pending::Balance => ClusterType::BalanceRequest.name(),
+            Pending::BookSync => ClusterType::BookSync.name(),
         }
     }
 }
@@ -74,6 +80,11 @@ impl ClientSession {
     /// A BALANCE_REQUEST was sent.
     pub fn sent_balance(&mut self) {
         self.pending.push_back(Pending::Balance);
+    }
+
+    /// A BOOK_SYNC was sent.
+    pub fn sent_book_sync(&mut self) {
+        self.pending.push_back(Pending::BookSync);
     }
 
     /// Handles the data of one control message from the server.
@@ -148,6 +159,9 @@ impl ClientSession {
             }
             SubType::Cluster => {
                 let packet = ControlPacket::<ClusterType>::decode(data)?;
+                if packet.kind() == ClusterType::BookSyncResponse {
+                    return self.book_synced(data);
+                }
                 if packet.kind() != ClusterType::BalanceResponse {
                     return Err(ProtoError::UnknownValue {
                         what: "server cluster packet",
@@ -170,6 +184,19 @@ impl ClientSession {
                 value: u32::from(other.code()),
             }),
         }
+    }
+}
+
+impl ClientSession {
+    fn book_synced(&mut self, data: &[u8]) -> Result<ClientEvent, ProtoError> {
+        if self.pending.front() != Some(&Pending::BookSync) {
+            return Err(ProtoError::Malformed {
+                what: "BOOK_SYNC_RESPONSE",
+                reason: "an answer to no BOOK_SYNC",
+            });
+        }
+        self.pending.pop_front();
+        Ok(ClientEvent::BookSynced(data.to_vec()))
     }
 }
 

@@ -379,3 +379,35 @@ fn cluster_packets_go_to_the_balancer_or_to_cluster_control() {
         "{step:?}"
     );
 }
+
+#[test]
+fn client_takes_a_book_sync_response_only_for_its_book_sync() {
+    use avrs_proto::avrs::Request as _;
+    use avrs_proto::avrs::cluster::{BookStamp, BookSyncResponse};
+    let response = BookSyncResponse {
+        nonce: [1; 16],
+        stamp: BookStamp {
+            revision: 1,
+            digest: Hash32([2; 32]),
+        },
+        size: 10,
+        chunk: None,
+    };
+    let bytes = response.to_packet().unwrap().finish();
+    let mut client = ClientSession::default();
+    assert!(client.handle(SubType::Cluster, &bytes).is_err(), "unasked");
+    client.sent_book_sync();
+    assert_eq!(
+        client.handle(SubType::Cluster, &bytes),
+        Ok(ClientEvent::BookSynced(bytes.clone()))
+    );
+    client.sent_book_sync();
+    let refusal = RetCodePacket::with_text(RetCode::MemberSecurityIssue, "NOT_AN_OPERATOR");
+    assert_eq!(
+        client.handle(SubType::RetCode, &refusal.encode().unwrap()),
+        Ok(ClientEvent::Refused {
+            request: "BOOK_SYNC",
+            reply: refusal
+        })
+    );
+}

@@ -33,6 +33,7 @@ macro_rules! id_only_request {
 }
 
 mod balance;
+mod book_sync;
 mod contents;
 mod lifecycle;
 mod members;
@@ -45,6 +46,10 @@ mod routes_tests;
 mod tests;
 
 pub use balance::{BalanceRequest, BalanceResponse, MAX_EXCLUDED};
+pub use book_sync::{
+    BOOK_NONCE_SIZE, BookChunk, BookStamp, BookSync, BookSyncResponse, MAX_BOOK_CHUNK,
+    MAX_BOOK_SIZE,
+};
 pub use contents::{
     ContentAdd, ContentDel, ContentListRequest, ContentListResponse, ContentUpdate,
 };
@@ -92,6 +97,8 @@ request_enum! {
         RouteFindResponse(RouteFindResponse) = RouteFindResponse,
         RouteCheck(RouteCheck) = RouteCheck,
         RouteCheckResponse(RouteCheckResponse) = RouteCheckResponse,
+        BookSync(BookSync) = BookSync,
+        BookSyncResponse(BookSyncResponse) = BookSyncResponse,
     }
 }
 

@@ -39,6 +39,9 @@ wire_enum! {
         RouteFindResponse = 0x44 => "ROUTE_FIND_RESPONSE",
         /// Ours: the answer to ROUTE_CHECK.
         RouteCheckResponse = 0x45 => "ROUTE_CHECK_RESPONSE",
+        // Ours: an operator's replica of the host's book (`book_sync`).
+        BookSync = 0x50 => "BOOK_SYNC",
+        BookSyncResponse = 0x51 => "BOOK_SYNC_RESPONSE",
     }
 }
 
@@ -97,6 +100,13 @@ wire_enum! {
         RouteState = 0x0052 => "ROUTE_STATE",
         /// Ours: the answering node's upstream, a [`super::RouteUpstream`].
         RouteUpstream = 0x0053 => "ROUTE_UPSTREAM",
+        // Ours: BOOK_SYNC and its response (`book_sync`).
+        BookNonce = 0x0060 => "BOOK_NONCE",
+        BookRevision = 0x0061 => "BOOK_REVISION",
+        BookDigest = 0x0062 => "BOOK_DIGEST",
+        BookSize = 0x0063 => "BOOK_SIZE",
+        BookOffset = 0x0064 => "BOOK_OFFSET",
+        BookChunk = 0x0065 => "BOOK_CHUNK",
         Sign = 0xFFFF => "SIGN",
     }
 }
@@ -113,6 +123,7 @@ pub enum ValueKind {
     U8,
     U16,
     U32,
+    U64,
     /// A 32-byte SHA3-256 hash.
     Hash,
     /// A 16-byte [`MemberAddr`].
@@ -142,6 +153,7 @@ impl ValueKind {
             ValueKind::U8 => Some(1),
             ValueKind::U16 => Some(2),
             ValueKind::U32 => Some(4),
+            ValueKind::U64 => Some(8),
             ValueKind::Guuid | ValueKind::MemberAddr => Some(16),
             ValueKind::ServiceAddr => Some(ServiceAddr::SIZE),
             ValueKind::RouteCandidate => Some(super::ParentCandidate::SIZE),
@@ -187,6 +199,16 @@ impl ClusterArg {
             A::RouteCandidate => ValueKind::RouteCandidate,
             A::RouteUpstream => ValueKind::RouteUpstream,
             A::Sign => ValueKind::Sign,
+
+            A::BookNonce => ValueKind::Bytes {
+                max: super::book_sync::BOOK_NONCE_SIZE,
+            },
+            A::BookRevision => ValueKind::U64,
+            A::BookDigest => ValueKind::Hash,
+            A::BookSize | A::BookOffset => ValueKind::U32,
+            A::BookChunk => ValueKind::Bytes {
+                max: super::book_sync::MAX_BOOK_CHUNK,
+            },
         }
     }
 }
@@ -334,6 +356,8 @@ mod tests {
                 0x45,
                 "ROUTE_CHECK_RESPONSE",
             ),
+            (ClusterType::BookSync, 0x50, "BOOK_SYNC"),
+            (ClusterType::BookSyncResponse, 0x51, "BOOK_SYNC_RESPONSE"),
         ];
         assert_eq!(pinned.len(), ClusterType::ALL.len());
         for &(kind, code, name) in pinned {
@@ -450,6 +474,22 @@ mod tests {
                 V::FlowCodec,
             ),
             (ClusterArg::Sign, 0xFFFF, "SIGN", V::Sign),
+            (
+                ClusterArg::BookNonce,
+                0x0060,
+                "BOOK_NONCE",
+                V::Bytes { max: 16 },
+            ),
+            (ClusterArg::BookRevision, 0x0061, "BOOK_REVISION", V::U64),
+            (ClusterArg::BookDigest, 0x0062, "BOOK_DIGEST", V::Hash),
+            (ClusterArg::BookSize, 0x0063, "BOOK_SIZE", V::U32),
+            (ClusterArg::BookOffset, 0x0064, "BOOK_OFFSET", V::U32),
+            (
+                ClusterArg::BookChunk,
+                0x0065,
+                "BOOK_CHUNK",
+                V::Bytes { max: 48 * 1024 },
+            ),
         ];
         assert_eq!(pinned.len(), ClusterArg::ALL.len());
         for &(arg, code, name, kind) in pinned {
@@ -478,6 +518,7 @@ mod tests {
         assert_eq!(ValueKind::U8.fixed_size(), Some(1));
         assert_eq!(ValueKind::U16.fixed_size(), Some(2));
         assert_eq!(ValueKind::U32.fixed_size(), Some(4));
+        assert_eq!(ValueKind::U64.fixed_size(), Some(8));
         assert_eq!(ValueKind::Guuid.fixed_size(), Some(16));
         assert_eq!(ValueKind::MemberAddr.fixed_size(), Some(16));
         assert_eq!(ValueKind::Hash.fixed_size(), Some(32));
