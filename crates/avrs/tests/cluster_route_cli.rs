@@ -8,7 +8,9 @@
 //! - `route-find` on the host names the origin first, one hop away; a
 //!   content nobody holds is CONTENT_NOT_FOUND;
 //! - `route-check` on the origin: the relay is fed, the host is not its
-//!   child; on the relay: fed by the origin, at depth 1.
+//!   child; on the relay: fed by the origin, at depth 1;
+//! - `balance` (BALANCE_REQUEST) chooses one of the two servers, the other
+//!   when one is excluded, and none when both are.
 //!
 //! Its own test binary, so it never runs beside the five-node
 //! `cluster_routes` test.
@@ -150,4 +152,33 @@ fn the_cli_finds_the_origin_and_checks_who_it_feeds() {
     assert_eq!(at_relay["upstream"]["kind"], "relay", "{at_relay}");
     assert_eq!(at_relay["upstream"]["parent"], origin.id.as_str());
     assert_eq!(at_relay["upstream"]["depth"], 1);
+
+    let chosen = cluster(&host, &["balance", "live/cam"], &token).unwrap();
+    assert_eq!(chosen["text"], "BALANCE_RESPONSE", "{chosen}");
+    let servers = [origin.id.as_str(), relay.id.as_str()];
+    assert!(
+        servers.contains(&chosen["member"].as_str().unwrap_or_default()),
+        "{chosen}"
+    );
+    let other = cluster(
+        &host,
+        &["balance", "live/cam", "--exclude", &origin.id],
+        &token,
+    )
+    .unwrap();
+    assert_eq!(other["member"], relay.id.as_str(), "{other}");
+    assert_eq!(other["quic"], relay.quic.port(), "{other}");
+    let excluded = [
+        "balance",
+        "live/cam",
+        "--exclude",
+        &origin.id,
+        "--exclude",
+        &relay.id,
+    ];
+    let none = cluster(&host, &excluded, &token).unwrap_err();
+    assert!(
+        none.contains("MEMBER_NOT_FOUND NO_SERVER_AVAILABLE"),
+        "{none}"
+    );
 }

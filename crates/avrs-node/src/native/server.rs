@@ -13,7 +13,7 @@ use super::wire::{ControlWriter, ReadError, spawn_control_reader};
 use crate::auth::{self, LiveGrant};
 use crate::context::NodeContext;
 use avrs_core::live::LiveContent;
-use avrs_proto::avrs::cluster::{BalanceRequest, BalanceResponse, ServiceAddr};
+use avrs_proto::avrs::cluster::BalanceRequest;
 use avrs_proto::avrs::quic::{
     ALPN, BINDING_SIZE, CloseCode, ContentControl, ContentKeyGrant, ContentRequest, ContentTarget,
     EXPORTER_LABEL, SeqCounter,
@@ -707,20 +707,9 @@ impl Connection {
             let reply = RetCodePacket::with_text(RetCode::ClusterNotFound, "NOT_IN_A_CLUSTER");
             return self.reply(&reply).await;
         };
-        let chosen = cluster.choose_server_for(request.content_id, request.exclude);
-        let Some((member, service)) = chosen else {
-            let reply = RetCodePacket::with_text(RetCode::MemberNotFound, "NO_SERVER_AVAILABLE");
-            return self.reply(&reply).await;
-        };
-        let response = BalanceResponse {
-            id: None,
-            member,
-            service: ServiceAddr {
-                ip: std::net::Ipv6Addr::from(service.ip),
-                http: service.http,
-                quic: service.quic,
-                rtmp: service.rtmp,
-            },
+        let response = match crate::cluster::control::balance::choose(cluster, &request) {
+            Ok(response) => response,
+            Err(refusal) => return self.reply(&refusal).await,
         };
         let Ok(packet) = response.to_packet() else {
             return ControlFlow::Continue(());

@@ -1,6 +1,7 @@
 //! `avrs cluster create | destroy | change | info | list | request-add |
 //! request-del | approve | remove | role-assign | content-add |
-//! content-update | content-del | content-list | route-find | route-check`:
+//! content-update | content-del | content-list | route-find | route-check |
+//! balance`:
 //! cluster control through a node's `POST /api/cluster/control`, with a
 //! token (`--token` or `AVRS_TOKEN`) and, for changes, the admin TOTP code
 //! (`--totp` or `AVRS_TOTP`).
@@ -161,6 +162,17 @@ pub enum Control {
         #[command(flatten)]
         api: Api,
     },
+    /// The server a client should use (BALANCE_REQUEST), as the node's
+    /// balancer chooses it by load and region: its member id and listeners.
+    Balance {
+        /// The content to watch (live/cam or its GUUID); default: any.
+        content: Option<String>,
+        /// A server not to choose (64 hex digits); repeat, at most 16.
+        #[arg(long = "exclude")]
+        exclude: Vec<String>,
+        #[command(flatten)]
+        api: Api,
+    },
     /// Whether the node feeds a content to a member, and where the node
     /// gets it from (ROUTE_CHECK).
     RouteCheck {
@@ -266,6 +278,14 @@ impl Control {
             } => (
                 json!({"op": "route_find", "content_id": content, "limit": limit,
                        "exclude": exclude}),
+                api,
+            ),
+            Control::Balance {
+                content,
+                exclude,
+                api,
+            } => (
+                json!({"op": "balance", "content_id": content, "exclude": exclude}),
                 api,
             ),
             Control::RouteCheck {

@@ -5,7 +5,7 @@
 use super::Keeper;
 use avrs_cluster::control::ClusterBook;
 use avrs_proto::avrs::cluster::{
-    MemberInfo, RouteCheckResponse, RouteFindResponse, RouteState, RouteUpstream,
+    BalanceResponse, MemberInfo, RouteCheckResponse, RouteFindResponse, RouteState, RouteUpstream,
 };
 use avrs_proto::avrs::{ClusterRequest, FlowCodec, Flows, Roles};
 use avrs_proto::{Guuid, Hash32};
@@ -16,6 +16,7 @@ pub(super) fn describe(keeper: Option<&Keeper>, packet: &ClusterRequest, body: &
     match (packet, keeper) {
         (ClusterRequest::RouteFindResponse(found), _) => route_find_json(found, body),
         (ClusterRequest::RouteCheckResponse(checked), _) => route_check_json(checked, body),
+        (ClusterRequest::BalanceResponse(chosen), _) => balance_json(chosen, body),
         (_, Some(keeper)) => describe_from_book(keeper, packet, body),
         (_, None) => {}
     }
@@ -60,6 +61,20 @@ fn route_check_json(checked: &RouteCheckResponse, body: &mut Value) {
     body["member"] = json!(checked.member.to_hex());
     body["state"] = json!(state);
     body["upstream"] = upstream.unwrap_or(Value::Null);
+}
+
+/// `member` (the server chosen) and its `ip`, `http`, `quic`, `rtmp` ports
+/// (0: that listener is off).
+fn balance_json(chosen: &BalanceResponse, body: &mut Value) {
+    let ip = chosen.service.ip;
+    let ip = ip
+        .to_ipv4_mapped()
+        .map_or(ip.to_string(), |v4| v4.to_string());
+    body["member"] = json!(chosen.member.to_hex());
+    body["ip"] = json!(ip);
+    body["http"] = json!(chosen.service.http);
+    body["quic"] = json!(chosen.service.quic);
+    body["rtmp"] = json!(chosen.service.rtmp);
 }
 
 /// The book's typed reply's fields, with what the book says of them.

@@ -5,20 +5,22 @@
 //!
 //! Credentials as the other admin actions: `Authorization: Bearer TOKEN`
 //! whose role the RBAC table allows the operation, and for a change an
-//! `X-Avrs-Totp` code; `info`, `list`, `content_list`, `route_find` and
-//! `route_check` need the token only (for content `*`). The actor is the
+//! `X-Avrs-Totp` code; `info`, `list`, `content_list`, `route_find`,
+//! `route_check` and `balance` need the token only (for content `*`). The actor is the
 //! token's subject: its id is the subject when that is 64 hex digits, else
 //! SHA3-256 of it. `route_find` / `route_check` are answered by any node,
-//! in a cluster or not ([`super::route`]); the rest need a cluster.
+//! in a cluster or not ([`super::route`]); `balance` by any node of a
+//! cluster from its view ([`super::balance`]); the rest need a cluster
+//! keeper's book.
 
 use super::describe::describe;
 use crate::context::NodeContext;
 use avrs_auth::{AuditEvent, AuthError, Operation, TokenRole};
 use avrs_cluster::control::{Actor, Reply};
 use avrs_proto::avrs::cluster::{
-    Change, ClusterOptions, ContentAdd, ContentDel, ContentListRequest, ContentUpdate, Create,
-    Destroy, Info, ListRequest, MemberApprove, MemberInfo, MemberRemove, MemberRequestAdd,
-    MemberRequestDel, RoleAssign, RouteCheck, RouteFind, Setup,
+    BalanceRequest, Change, ClusterOptions, ContentAdd, ContentDel, ContentListRequest,
+    ContentUpdate, Create, Destroy, Info, ListRequest, MemberApprove, MemberInfo, MemberRemove,
+    MemberRequestAdd, MemberRequestDel, RoleAssign, RouteCheck, RouteFind, Setup,
 };
 use avrs_proto::avrs::{ClusterRequest, FlowCodec, Flows, RetCode, Roles, SubType, retcode_for};
 use avrs_proto::{Guuid, Hash32};
@@ -89,6 +91,7 @@ fn operation(op: &str) -> Option<(Operation, bool)> {
         "content_list" => (O::ClusterContentList, true),
         "route_find" => (O::RouteFind, true),
         "route_check" => (O::RouteCheck, true),
+        "balance" => (O::BalanceRequest, true),
         _ => return None,
     })
 }
@@ -203,6 +206,19 @@ fn build(body: ControlBody) -> Result<ClusterRequest, BadBody> {
             id: optional_id(body.id.as_deref())?,
             content_id: content()?,
             member: member()?,
+        }),
+        "balance" => R::BalanceRequest(BalanceRequest {
+            id: optional_id(body.id.as_deref())?,
+            content_id: body
+                .content_id
+                .as_deref()
+                .map(|c| content_id(Some(c)))
+                .transpose()?,
+            exclude: body
+                .exclude
+                .iter()
+                .map(|m| member_id(Some(m)))
+                .collect::<Result<_, _>>()?,
         }),
         other => return Err(bad(format!("unknown op {other:?}"))),
     })
@@ -515,6 +531,23 @@ mod tests {
         assert!(
             matches!(check, ClusterRequest::RouteCheck(ref c) if c.member == Hash32([0xAB; 32]) && c.id.is_some())
         );
+        let balance = request_of(body(&format!(
+            r#"{{"op":"balance","content_id":"live/cam","exclude":["{member}"]}}"#
+        )))
+        .unwrap();
+        assert_eq!(
+            balance,
+            ClusterRequest::BalanceRequest(BalanceRequest {
+                id: None,
+                content_id: Some(crate::cluster::content_key("live/cam")),
+                exclude: vec![Hash32([0xAB; 32])],
+            })
+        );
+        let any = request_of(body(r#"{"op":"balance"}"#)).unwrap();
+        assert_eq!(
+            any,
+            ClusterRequest::BalanceRequest(BalanceRequest::default())
+        );
         let too_many = vec![format!("\"{member}\""); 17].join(",");
         for wrong in [
             r#"{"op":"route_find"}"#.to_owned(),
@@ -523,6 +556,8 @@ mod tests {
             r#"{"op":"route_find","content_id":"a","exclude":["x"]}"#.to_owned(),
             format!(r#"{{"op":"route_find","content_id":"a","exclude":[{too_many}]}}"#),
             r#"{"op":"route_check","content_id":"a"}"#.to_owned(),
+            r#"{"op":"balance","exclude":["x"]}"#.to_owned(),
+            format!(r#"{{"op":"balance","exclude":[{too_many}]}}"#),
             r#"{"op":"destroy"}"#.to_owned(),
             r#"{"op":"approve","id":"x","member":"y"}"#.to_owned(),
             format!(r#"{{"op":"change","id":"{id}"}}"#),

@@ -10,6 +10,7 @@
 //! [`Approvals`]. Operator nodes also hold a replica of the host's book
 //! ([`book_sync`]); they keep their own clusters beside it.
 
+pub mod balance;
 pub mod book_sync;
 mod describe;
 pub mod http;
@@ -228,6 +229,10 @@ pub fn native_actor(cluster: Option<&Cluster>, id: Hash32, token: Option<TokenRo
 /// for the latter on a node outside a cluster.
 pub fn answer(context: &NodeContext, actor: Actor, request: ClusterRequest) -> Option<Reply> {
     if let Some(reply) = route::answer(context, &actor, &request) {
+        return Some(reply);
+    }
+    let cluster = context.cluster.get().map(|c| &**c);
+    if let Some(reply) = balance::answer(cluster, &request) {
         return Some(reply);
     }
     let cluster = context.cluster.get()?;
