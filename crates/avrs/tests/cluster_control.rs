@@ -17,29 +17,11 @@ use avrs_auth::totp::Totp;
 use cluster_support::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 use support::wait_until;
 
 /// `avrs ARGS`, whatever its outcome.
-fn avrs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .args(args)
-        .env_remove("AVRS_TOKEN")
-        .env_remove("AVRS_TOTP")
-        .output()
-        .expect("run avrs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// Gives the host a token key and an admin TOTP secret (`avrs mfa enroll`).
 fn enable_admin(host_dir: &Path, config: &Path) {
     let key = host_dir.join("token.key");

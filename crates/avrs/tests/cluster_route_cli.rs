@@ -21,37 +21,9 @@ mod support;
 use cluster_support::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::wait_until;
-
-/// A child killed when the test ends, whatever happens.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn avrs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_avrs"))
-        .args(args)
-        .env_remove("AVRS_TOKEN")
-        .env_remove("AVRS_TOTP")
-        .output()
-        .expect("run avrs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// `avrs cluster ARGS --api NODE --token TOKEN`: the node's JSON answer,
 /// or the failure's message.

@@ -5,7 +5,10 @@
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
+mod cli;
 mod flv;
+#[allow(unused_imports)]
+pub use cli::{Reaped, avrs, ok};
 #[allow(unused_imports)]
 pub use flv::FlvViewer;
 
