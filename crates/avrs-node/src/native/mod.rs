@@ -117,6 +117,8 @@ async fn accept_loop(
         };
         let context = context.clone();
         let shutdown = shutdown.clone();
+        // Boxed: see `serve_connection`.
+        let incoming = Box::new(incoming);
         tokio::spawn(async move {
             server::serve_connection(incoming, context, shutdown).await;
             drop(permit);

@@ -9,7 +9,7 @@ use super::signing::ContentSigner;
 use super::slots::SlotTask;
 use super::viewer::Viewer;
 use super::vod::{Command, VodPlayer};
-use super::wire::{ControlWriter, ReadError, spawn_control_reader};
+use super::wire::{ControlReader, ControlWriter, ReadError};
 use crate::auth::{self, LiveGrant};
 use crate::context::NodeContext;
 use avrs_core::live::LiveContent;
@@ -46,22 +46,18 @@ const LAST_REPLY_WAIT: Duration = Duration::from_secs(1);
 
 /// Serves one incoming connection to its end. Every failure stays inside
 /// this connection: it is logged, answered when possible, and closed.
+///
+/// `incoming` comes boxed: an async fn keeps room for its arguments for
+/// its whole life, and a `quinn::Incoming` (~2.3 KiB) would stay in every
+/// connection's task; the box is freed once the handshake is done.
 pub async fn serve_connection(
-    incoming: quinn::Incoming,
+    incoming: Box<quinn::Incoming>,
     context: Arc<NodeContext>,
     shutdown: CancellationToken,
 ) {
     let remote = incoming.remote_address();
-    let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, incoming).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(err)) => {
-            tracing::info!(%remote, %err, "native: handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::info!(%remote, "native: handshake timed out");
-            return;
-        }
+    let Some(conn) = handshake(incoming, remote).await else {
+        return;
     };
     let Some(binding) = checked_binding(&conn, remote) else {
         return;
@@ -113,6 +109,24 @@ pub async fn serve_connection(
         viewer.stop();
     }
     metrics.native_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The TLS handshake, within [`HANDSHAKE_TIMEOUT`].
+async fn handshake(
+    incoming: Box<quinn::Incoming>,
+    remote: SocketAddr,
+) -> Option<quinn::Connection> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, *incoming).await {
+        Ok(Ok(conn)) => Some(conn),
+        Ok(Err(err)) => {
+            tracing::info!(%remote, %err, "native: handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!(%remote, "native: handshake timed out");
+            None
+        }
+    }
 }
 
 /// ALPN must be ours (rustls already refuses other offers; a client that
@@ -192,7 +206,7 @@ struct Connection {
 
 impl Connection {
     async fn run(&mut self, recv: quinn::RecvStream, shutdown: CancellationToken) {
-        let mut messages = spawn_control_reader(recv);
+        let mut messages = ControlReader::new(recv);
         let (ended_tx, mut ended) = mpsc::unbounded_channel();
         let mut seq = SeqCounter::default();
         let mut rotations = self.context.content_keys.subscribe();
@@ -209,19 +223,19 @@ impl Connection {
                     close(&self.conn, CloseCode::Timeout, "no session OPEN in time");
                     ControlFlow::Break(())
                 }
-                message = messages.recv() => match message {
-                    Some(Ok(message)) => {
+                message = messages.next() => match message {
+                    Ok(Some(message)) => {
                         let step = match seq.accept(message.header.seq_id) {
                             Ok(()) => self.session.handle(message.subtype, &message.data),
                             Err(err) => self.session.framing_error(&err),
                         };
-                        self.apply(step, &ended_tx).await
+                        self.apply_boxed(step, &ended_tx).await
                     }
-                    Some(Err(ReadError::Framing(err))) => {
+                    Err(ReadError::Framing(err)) => {
                         let step = self.session.framing_error(&err);
-                        self.apply(step, &ended_tx).await
+                        self.apply_boxed(step, &ended_tx).await
                     }
-                    Some(Err(err)) => {
+                    Err(err) => {
                         tracing::debug!(remote = %self.remote, %err, "native: control stream ended");
                         // A lost connection breaks the stream too; closing
                         // it here would hide why it ended (see `lost`).
@@ -231,7 +245,7 @@ impl Connection {
                         ControlFlow::Break(())
                     }
                     // The client finished its control stream: the session is over.
-                    None => {
+                    Ok(None) => {
                         close(&self.conn, CloseCode::NoError, "control stream finished");
                         ControlFlow::Break(())
                     }
@@ -256,6 +270,17 @@ impl Connection {
                 return;
             }
         }
+    }
+
+    /// [`Self::apply`] on the heap: requests are rare and their futures
+    /// (watch, resume, VoD) large; inline, they would size every
+    /// connection's task for its whole life.
+    async fn apply_boxed(
+        &mut self,
+        step: Step,
+        ended: &mpsc::UnboundedSender<u32>,
+    ) -> ControlFlow<()> {
+        Box::pin(self.apply(step, ended)).await
     }
 
     async fn apply(&mut self, step: Step, ended: &mpsc::UnboundedSender<u32>) -> ControlFlow<()> {

@@ -83,6 +83,9 @@ pub fn server_config(
         // One control stream per connection; clients open no uni streams.
         .max_concurrent_bidi_streams(1u32.into())
         .max_concurrent_uni_streams(0u32.into())
+        // Clients send no datagrams: refused, so none are buffered (by
+        // default up to 1.25 MB per connection).
+        .datagram_receive_buffer_size(None)
         .send_window(SERVER_SEND_WINDOW);
     datagram_size(&mut transport, max_mtu);
     config.transport_config(Arc::new(transport));

@@ -109,25 +109,117 @@ impl ControlWriter {
     }
 }
 
-/// Reads control messages in their own task: a read cut by `select!` would
-/// lose the bytes it had taken.
-pub fn spawn_control_reader(
-    mut recv: quinn::RecvStream,
-) -> mpsc::Receiver<Result<Message, ReadError>> {
+/// Reads the messages of a control stream, cancel-safe: the bytes of a
+/// message read so far stay here until the rest comes, so a `select!` loop
+/// can poll it without a task and a channel per connection (the server's
+/// case, where those cost ~3 KiB per viewer).
+#[derive(Debug)]
+pub struct ControlReader {
+    recv: RecvStream,
+    head: [u8; CHANNEL_HEADER_SIZE],
+    head_len: usize,
+    body: Option<PartialMessage>,
+    /// The stream ended or broke: every further read is the end.
+    done: bool,
+}
+
+/// A message whose header is in and whose data is coming.
+#[derive(Debug)]
+struct PartialMessage {
+    header: ChannelHeader,
+    subtype: SubType,
+    data: Vec<u8>,
+    filled: usize,
+}
+
+impl ControlReader {
+    pub fn new(recv: RecvStream) -> Self {
+        Self {
+            recv,
+            head: [0; CHANNEL_HEADER_SIZE],
+            head_len: 0,
+            body: None,
+            done: false,
+        }
+    }
+
+    /// The next message; `None` once the stream has ended (cleanly between
+    /// messages, or after an error returned before).
+    pub async fn next(&mut self) -> Result<Option<Message>, ReadError> {
+        if self.done {
+            return Ok(None);
+        }
+        let message = self.read_next().await;
+        self.done = !matches!(message, Ok(Some(_)));
+        message
+    }
+
+    /// Every await is a cancel-safe `read` whose bytes are kept at once.
+    async fn read_next(&mut self) -> Result<Option<Message>, ReadError> {
+        loop {
+            if let Some(body) = &mut self.body {
+                if body.filled == body.data.len() {
+                    return Ok(self.body.take().map(PartialMessage::into_message));
+                }
+                match self.recv.read(&mut body.data[body.filled..]).await? {
+                    Some(n) => body.filled += n,
+                    None => return Err(ReadError::Truncated),
+                }
+            } else if self.head_len == CHANNEL_HEADER_SIZE {
+                self.head_len = 0;
+                self.body = Some(PartialMessage::start(&self.head)?);
+            } else {
+                match self.recv.read(&mut self.head[self.head_len..]).await? {
+                    Some(n) => self.head_len += n,
+                    None if self.head_len == 0 => return Ok(None),
+                    None => return Err(ReadError::Truncated),
+                }
+            }
+        }
+    }
+}
+
+impl PartialMessage {
+    /// Checks a control message's header and makes room for its data.
+    fn start(head: &[u8; CHANNEL_HEADER_SIZE]) -> Result<Self, ProtoError> {
+        let header = quic::check_header(head, StreamKind::Control)?;
+        let subtype = SubType::from_code(header.subtype)?;
+        Ok(Self {
+            header,
+            subtype,
+            data: vec![0u8; header.data_size as usize],
+            filled: 0,
+        })
+    }
+
+    fn into_message(self) -> Message {
+        Message {
+            header: self.header,
+            subtype: self.subtype,
+            data: Bytes::from(self.data),
+        }
+    }
+}
+
+/// Reads control messages in their own task, for a caller that wants
+/// them from a channel (the client).
+pub fn spawn_control_reader(recv: RecvStream) -> mpsc::Receiver<Result<Message, ReadError>> {
     let (tx, rx) = mpsc::channel(8);
+    let mut reader = ControlReader::new(recv);
     tokio::spawn(async move {
         loop {
-            let message = read_message(&mut recv, StreamKind::Control).await;
-            let last = !matches!(message, Ok(Some(_)));
-            let item = match message {
+            let item = match reader.next().await {
                 Ok(Some(message)) => Ok(message),
                 Ok(None) => break,
                 Err(err) => Err(err),
             };
-            if tx.send(item).await.is_err() || last {
+            if tx.send(item).await.is_err() {
                 break;
             }
         }
     });
     rx
 }
+
+#[cfg(test)]
+mod tests;
