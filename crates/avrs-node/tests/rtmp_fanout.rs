@@ -27,8 +27,12 @@ const GROUP: u32 = 30;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_slow_and_stalled_viewers() {
+    // No write merging: the stream runs six times faster than real time,
+    // so a group lasts 150 ms, less than the default merge window; a
+    // prompt viewer waiting that long would be a group behind and skip.
     let settings = RtmpSettings {
         write_stall_timeout: Duration::from_secs(2),
+        write_coalesce: Duration::ZERO,
         ..RtmpSettings::default()
     };
     let Setup {

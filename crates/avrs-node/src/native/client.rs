@@ -271,29 +271,46 @@ impl Session {
             exclude: exclude.iter().take(MAX_EXCLUDED).copied().collect(),
         };
         let packet = request.to_packet()?.finish();
+        let answered = self
+            .cluster_exchange(&packet, ClientSession::sent_balance, |event| match event {
+                ClientEvent::Balanced(answer) => Some(answer),
+                _ => None,
+            })
+            .await?;
+        let answer = answered.map_err(|reply| {
+            anyhow::anyhow!("no server for {name}: {} {}", reply.code, reply.text)
+        })?;
+        let quic = answer
+            .service
+            .socket(answer.service.quic)
+            .ok_or_else(|| anyhow::anyhow!("the server chosen has no QUIC listener"))?;
+        Ok((answer.member, quic))
+    }
+
+    /// Sends a cluster request (`mark_sent` tells the session what answer to
+    /// expect) and waits for the event `answer` picks, or a refusal.
+    pub(crate) async fn cluster_exchange<T>(
+        &mut self,
+        packet: &[u8],
+        mark_sent: impl FnOnce(&mut ClientSession),
+        mut answer: impl FnMut(ClientEvent) -> Option<T>,
+    ) -> anyhow::Result<Result<T, avrs_proto::avrs::RetCodePacket>> {
         self.control
-            .write(SubType::Cluster, &packet)
+            .write(SubType::Cluster, packet)
             .await
             .context("send on the control stream")?;
-        self.state.sent_balance();
+        mark_sent(&mut self.state);
         loop {
             let event = self.next_event().await?;
             if !self.opened {
                 self.expect_open(event)?;
                 continue;
             }
-            match event {
-                ClientEvent::Balanced(answer) => {
-                    let quic = answer
-                        .service
-                        .socket(answer.service.quic)
-                        .ok_or_else(|| anyhow::anyhow!("the server chosen has no QUIC listener"))?;
-                    return Ok((answer.member, quic));
-                }
-                ClientEvent::Refused { reply, .. } => {
-                    bail!("no server for {name}: {} {}", reply.code, reply.text)
-                }
-                _ => {}
+            if let ClientEvent::Refused { reply, .. } = event {
+                return Ok(Err(reply));
+            }
+            if let Some(found) = answer(event) {
+                return Ok(Ok(found));
             }
         }
     }

@@ -3,10 +3,8 @@
 //! came: the caller checks the host's signature over exactly them.
 
 use super::Session;
-use crate::native::session::ClientEvent;
-use anyhow::{Context as _, bail};
+use crate::native::session::{ClientEvent, ClientSession};
 use avrs_proto::avrs::Request as _;
-use avrs_proto::avrs::SubType;
 use avrs_proto::avrs::cluster::BookSync;
 use avrs_proto::avrs::quic::CloseCode;
 
@@ -15,25 +13,18 @@ impl Session {
     /// a refusal is an error naming its code and tag.
     pub async fn book_sync(&mut self, request: &BookSync) -> anyhow::Result<Vec<u8>> {
         let packet = request.to_packet()?.finish();
-        self.control
-            .write(SubType::Cluster, &packet)
-            .await
-            .context("send on the control stream")?;
-        self.state.sent_book_sync();
-        loop {
-            let event = self.next_event().await?;
-            if !self.opened {
-                self.expect_open(event)?;
-                continue;
-            }
-            match event {
-                ClientEvent::BookSynced(bytes) => return Ok(bytes),
-                ClientEvent::Refused { reply, .. } => {
-                    bail!("BOOK_SYNC refused: {} {}", reply.code, reply.text)
-                }
-                _ => {}
-            }
-        }
+        let answered = self
+            .cluster_exchange(
+                &packet,
+                ClientSession::sent_book_sync,
+                |event| match event {
+                    ClientEvent::BookSynced(bytes) => Some(bytes),
+                    _ => None,
+                },
+            )
+            .await?;
+        answered
+            .map_err(|reply| anyhow::anyhow!("BOOK_SYNC refused: {} {}", reply.code, reply.text))
     }
 
     /// Closes the connection now (a session used for requests only).
