@@ -608,3 +608,38 @@ fn a_local_publisher_takes_over_from_a_relay_of_the_same_name() {
         Err(PublishError::Busy(_))
     ));
 }
+
+/// A driver merging writes waits on `wait_group_start` with its timer: it
+/// must sleep through frames inside the group and wake when the next
+/// group starts, so a merge window longer than a group never makes a
+/// viewer skip.
+#[tokio::test(flavor = "current_thread")]
+async fn a_merging_viewer_wakes_when_a_group_starts_and_not_before() {
+    let reg = registry(ContentLimits::default());
+    let publisher = reg.publish("live/merge", Instant::now()).unwrap();
+    publisher.set_configs(video_configs());
+    push_video(&publisher, 0, 3, 10); // keyframe 0, then 1 and 2
+    let mut viewer = publisher.content().subscribe(Protocol::Rtmp);
+    assert_eq!(viewer.try_read(100).frames.len(), 3);
+    let waiter = tokio::spawn(async move {
+        viewer.wait_group_start().await;
+        viewer
+    });
+    tokio::task::yield_now().await;
+    push_video(&publisher, 3, 7, 10); // 3..=9: same group
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished(), "no group started yet");
+    push_video(&publisher, 10, 2, 10); // 10 is a keyframe
+    let mut viewer = waiter.await.unwrap();
+    let batch = viewer.try_read(100);
+    assert_eq!(batch.skipped, 0, "the group's tail is still there");
+    assert_eq!(batch.frames.len(), 9);
+    assert_eq!(batch.frames[0].seq, 3);
+
+    // And the end wakes it too.
+    let waiter = tokio::spawn(async move { viewer.wait_group_start().await });
+    tokio::task::yield_now().await;
+    assert!(!waiter.is_finished());
+    publisher.finish();
+    waiter.await.unwrap();
+}

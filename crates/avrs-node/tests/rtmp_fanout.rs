@@ -27,12 +27,12 @@ const GROUP: u32 = 30;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_slow_and_stalled_viewers() {
-    // No write merging: the stream runs six times faster than real time,
-    // so a group lasts 150 ms, less than the default merge window; a
-    // prompt viewer waiting that long would be a group behind and skip.
+    // The default write merging, although the stream runs six times faster
+    // than real time and a group (150 ms) is shorter than the merge window:
+    // the wait ends when a group starts, so the prompt viewer never falls
+    // a group behind.
     let settings = RtmpSettings {
         write_stall_timeout: Duration::from_secs(2),
-        write_coalesce: Duration::ZERO,
         ..RtmpSettings::default()
     };
     let Setup {
@@ -399,11 +399,13 @@ fn process_cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// With a write-merging window a viewer still gets every frame, in order.
+/// With a write-merging window a viewer still gets every frame, in order,
+/// even when the window (400 ms) is longer than a group (30 frames 5 ms
+/// apart): the merge wait ends where a group starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_coalescing_window_loses_nothing() {
     let settings = RtmpSettings {
-        write_coalesce: Duration::from_millis(30),
+        write_coalesce: Duration::from_millis(400),
         ..RtmpSettings::default()
     };
     let Setup {

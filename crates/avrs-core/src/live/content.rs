@@ -161,6 +161,13 @@ pub struct LiveContent {
     /// and a version per receiver, and its `wait_for` predicate locked the
     /// window on every wake.
     changed: Notify,
+    /// One past the `seq` of the newest group start (0: none yet), readable
+    /// without the lock.
+    newest_group_end: AtomicU64,
+    /// Woken when a group starts and at the end: a reader merging frames
+    /// into one write stops waiting there (see
+    /// [`Subscriber::wait_group_start`]).
+    group_started: Notify,
     pub stats: ContentStats,
 }
 
@@ -190,6 +197,8 @@ impl LiveContent {
             head: AtomicU64::new(0),
             ended: AtomicBool::new(false),
             changed: Notify::new(),
+            newest_group_end: AtomicU64::new(0),
+            group_started: Notify::new(),
             stats: ContentStats::default(),
         }
     }
@@ -235,6 +244,18 @@ impl LiveContent {
     /// The wake-up readers wait on; see [`Subscriber::wait`].
     pub(crate) fn changed(&self) -> &Notify {
         &self.changed
+    }
+
+    /// True when a group started at `observed` or later, or the content
+    /// ended.
+    pub(crate) fn has_group_start(&self, observed: u64) -> bool {
+        self.newest_group_end.load(Ordering::Acquire) > observed
+            || self.ended.load(Ordering::Acquire)
+    }
+
+    /// The wake-up of [`Subscriber::wait_group_start`].
+    pub(crate) fn group_started(&self) -> &Notify {
+        &self.group_started
     }
 
     /// Publishes a new head and wakes every waiting reader.
@@ -286,16 +307,18 @@ impl LiveContent {
         now: Instant,
         generation: u64,
     ) -> bool {
-        let next = {
+        let (next, starts_group) = {
             let mut window = self.lock();
             if window.publisher_gen != generation {
                 return false;
             }
             self.rebase(&mut window, &mut media);
             let seq = window.next_seq();
-            if self.starts_group(&window, &media) {
+            let starts_group = self.starts_group(&window, &media);
+            if starts_group {
                 window.group_starts.push_back(seq);
                 window.last_group_dts = media.dts;
+                self.newest_group_end.store(seq + 1, Ordering::Release);
             }
             let discontinuity = std::mem::take(&mut window.pending_discontinuity);
             window.bytes += media.data.len();
@@ -304,9 +327,12 @@ impl LiveContent {
             frame.upstream = upstream;
             window.frames.push_back(Arc::new(frame));
             self.evict(&mut window);
-            window.next_seq()
+            (window.next_seq(), starts_group)
         };
         self.announce(next);
+        if starts_group {
+            self.group_started.notify_waiters();
+        }
         true
     }
 
@@ -424,5 +450,6 @@ impl LiveContent {
         };
         // Wake readers so they see the end.
         self.announce(next);
+        self.group_started.notify_waiters();
     }
 }

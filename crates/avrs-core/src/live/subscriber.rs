@@ -116,6 +116,24 @@ impl Subscriber {
         }
     }
 
+    /// Waits until a group starts that this reader has not looked at yet (or
+    /// the content ends). A driver that merges frames into fewer writes
+    /// waits on this together with its merge timer: a reader that slept
+    /// through two group starts would count as a whole group behind and
+    /// skip one (see `lagging`).
+    pub async fn wait_group_start(&self) {
+        let content = &self.content;
+        loop {
+            // Registered before looking, as in `wait`.
+            let mut notified = std::pin::pin!(content.group_started().notified());
+            notified.as_mut().enable();
+            if content.has_group_start(self.observed) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Waits for frames, then reads up to `max` of them.
     pub async fn read(&mut self, max: usize) -> ReadBatch {
         loop {

@@ -211,9 +211,14 @@ impl Viewer {
                         ended = true;
                     }
                     _ = self.subscriber.wait() => {
-                        // Let the next messages join this write (opt-in).
+                        // Let the next messages join this write, but no
+                        // longer than until a group starts: waiting through
+                        // two would make this viewer skip one.
                         if !settings.write_coalesce.is_zero() {
-                            tokio::time::sleep(settings.write_coalesce).await;
+                            tokio::select! {
+                                _ = tokio::time::sleep(settings.write_coalesce) => {}
+                                _ = self.subscriber.wait_group_start() => {}
+                            }
                         }
                     }
                 }
