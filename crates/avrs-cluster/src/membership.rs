@@ -90,6 +90,12 @@ pub struct Membership {
     view: ClusterView,
     own: NodeState,
     last_publish: Duration,
+    /// A member came up after our state was last published: publish it
+    /// again at this time (at most once a heartbeat), so the newcomer
+    /// learns what we hold (roles, contents) without waiting for the
+    /// periodic refresh. A restarted edge would otherwise not know where
+    /// a stream lives for up to [`STATE_REFRESH_HEARTBEATS`] heartbeats.
+    greet_at: Option<Duration>,
     config: ClusterConfig,
     outbox: VecDeque<Transmit>,
     events: VecDeque<MembershipEvent>,
@@ -149,6 +155,7 @@ impl Membership {
             view,
             own: initial.clone(),
             last_publish: Duration::ZERO,
+            greet_at: None,
             config,
             outbox: VecDeque::new(),
             events: VecDeque::new(),
@@ -250,6 +257,8 @@ impl Membership {
         self.view.upsert_state(state.clone());
         self.own = state;
         self.last_publish = now;
+        // Published from now on: members already up will hear it.
+        self.greet_at = None;
         self.flush(now);
         Ok(())
     }
@@ -286,10 +295,10 @@ impl Membership {
     /// or the next join retry while nobody has answered our announce.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let timer = self.timers.peek().map(|Reverse(s)| s.at);
-        match (timer, self.rejoin_due()) {
-            (Some(timer), Some(rejoin)) => Some(timer.min(rejoin)),
-            (timer, rejoin) => timer.or(rejoin),
-        }
+        [timer, self.rejoin_due(), self.greet_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// When to announce again: a heartbeat after the last announce, while
@@ -326,9 +335,12 @@ impl Membership {
             self.events.push_back(MembershipEvent::Forgotten(gone));
         }
         // States stop spreading after foca's retransmissions; refresh ours
-        // so members that join later learn it too.
-        if now.saturating_sub(self.last_publish)
-            >= self.config.heartbeat_interval * STATE_REFRESH_HEARTBEATS
+        // so members that join later learn it too: soon after one comes
+        // up, and every few heartbeats anyway.
+        let greet = self.greet_at.is_some_and(|at| at <= now);
+        if greet
+            || now.saturating_sub(self.last_publish)
+                >= self.config.heartbeat_interval * STATE_REFRESH_HEARTBEATS
         {
             let state = self.own.clone();
             let _ = self.publish(state, now);
@@ -389,6 +401,8 @@ impl Membership {
                 OwnedNotification::MemberUp(id) | OwnedNotification::Rename(_, id) => {
                     self.view.member_up(id);
                     self.events.push_back(MembershipEvent::MemberUp(id));
+                    let soonest = self.last_publish + self.config.heartbeat_interval;
+                    self.greet_at.get_or_insert(soonest.max(now));
                 }
                 OwnedNotification::MemberDown(id) => {
                     self.view

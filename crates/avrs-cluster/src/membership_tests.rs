@@ -236,3 +236,35 @@ fn a_joined_member_does_not_announce_again() {
         assert!(node.rejoin_due().is_none());
     }
 }
+
+#[test]
+fn a_member_that_joins_late_learns_the_states_at_once() {
+    // Nodes 0 and 1 settle; node 0's state changes and spreads; node 2
+    // joins long after that broadcast stopped but before the periodic
+    // refresh (10 heartbeats of 1 s): seeing it come up, node 0 publishes
+    // again, so node 2 knows node 0's state within a few heartbeats.
+    let mut net = Net::new(3, 3);
+    let seed = *net.nodes[0].id();
+    let now = net.now;
+    net.nodes[1].join(&[seed], now).unwrap();
+    run_by_poll_timeout(&mut net, Duration::from_secs(1), |_, _, _| false);
+    let mut state = net.nodes[0].own_state().clone();
+    state.region = 7;
+    let now = net.now;
+    net.nodes[0].publish(state, now).unwrap();
+    run_by_poll_timeout(&mut net, Duration::from_secs(4), |_, _, _| false);
+    let key0 = net.nodes[0].id().key;
+    let region_seen = |node: &Membership| {
+        node.view()
+            .get(&key0)
+            .and_then(|i| i.state.as_ref())
+            .map(|s| s.region)
+    };
+    assert_eq!(region_seen(&net.nodes[1]), Some(7));
+
+    let now = net.now;
+    net.nodes[2].join(&[seed], now).unwrap();
+    run_by_poll_timeout(&mut net, Duration::from_secs(3), |_, _, _| false);
+    assert_eq!(net.nodes[2].active_members(), 2);
+    assert_eq!(region_seen(&net.nodes[2]), Some(7), "node 2 learnt it");
+}
