@@ -6,19 +6,9 @@
 use serde_json::Value;
 mod support;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-use support::{Server, have, http_get, wait_until};
-
-/// A child killed when the test ends, whatever happens.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Reaped, Server, have, http_get, wait_until};
 
 fn avrs(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_avrs"))

@@ -1,6 +1,6 @@
 //! Running the `avrs` command line from a test.
 
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 
 /// `avrs ARGS`, without the caller's AVRS_TOKEN / AVRS_TOTP (the test
 /// gives its own).
@@ -23,12 +23,4 @@ pub fn ok(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// A child killed when the test ends, whatever happens.
-pub struct Reaped(pub Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub use crate::support::Reaped;

@@ -1,6 +1,6 @@
 //! What the end-to-end tests of the `avrs` binary share: a real `avrs serve`
-//! on ephemeral loopback ports, a tiny HTTP client, bounded waits, and an
-//! ffmpeg publisher.
+//! on ephemeral loopback ports, a tiny HTTP client, bounded waits, an
+//! ffmpeg publisher, and ffmpeg/ffprobe's view of what a viewer recorded.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -108,6 +108,16 @@ impl Drop for Server {
     }
 }
 
+/// A child killed when the test ends, whatever happens.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `avrs play` with its known-hosts file (`AVRS_KNOWN_HOSTS`) in `dir`, a
 /// test's own temporary directory: the default trust (pin at first
 /// contact) is exercised, and the user's own file is never touched (test
@@ -183,4 +193,60 @@ pub fn publish_ffmpeg(rtmp: SocketAddr, name: &str, seconds: u32) -> Child {
         .stdin(Stdio::null())
         .spawn()
         .expect("start ffmpeg publisher")
+}
+
+/// What ffmpeg and ffprobe make of a media file.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// ffmpeg's errors decoding the whole file (empty when it is clean).
+    pub errors: String,
+    /// ffprobe's streams: `codec_type`, `codec_name`, `profile`, and
+    /// `width`/`height` or `sample_rate`/`channels`.
+    pub streams: Vec<serde_json::Value>,
+    /// Presentation times, in seconds, of the decoded frames.
+    pub video_pts: Vec<f64>,
+    pub audio_pts: Vec<f64>,
+    /// Presentation times of the video keyframes.
+    pub keyframe_pts: Vec<f64>,
+}
+
+/// Decodes `file` fully with ffmpeg and lists its streams and frames with
+/// ffprobe.
+pub fn probe(file: &Path) -> Probe {
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let entries = "stream=codec_type,codec_name,profile,width,height,sample_rate,channels\
+                   :frame=media_type,pts_time,key_frame";
+    let listing = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", entries, "-of", "json"])
+        .arg(file)
+        .output()
+        .expect("run ffprobe");
+    let listing: serde_json::Value =
+        serde_json::from_slice(&listing.stdout).expect("ffprobe writes JSON");
+    let mut result = Probe {
+        errors: String::from_utf8_lossy(&decode.stderr).into_owned(),
+        streams: listing["streams"].as_array().cloned().unwrap_or_default(),
+        ..Probe::default()
+    };
+    for frame in listing["frames"].as_array().into_iter().flatten() {
+        let Some(pts) = frame["pts_time"].as_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        match frame["media_type"].as_str() {
+            Some("video") => {
+                result.video_pts.push(pts);
+                if frame["key_frame"] == 1 {
+                    result.keyframe_pts.push(pts);
+                }
+            }
+            Some("audio") => result.audio_pts.push(pts),
+            _ => {}
+        }
+    }
+    result
 }
