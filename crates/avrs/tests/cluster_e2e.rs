@@ -194,6 +194,9 @@ fn viewer(
             })
         };
         let (Some(location), Some(server)) = (header("location"), header("x-avrs-server")) else {
+            // No server left once the lost one is skipped: try them all
+            // again, as a player would.
+            lost = None;
             std::thread::sleep(Duration::from_millis(50));
             continue;
         };
@@ -228,10 +231,13 @@ fn read_flv(
     stop: &AtomicBool,
 ) -> Ended {
     let Ok(mut stream) = TcpStream::connect(addr) else {
+        eprintln!("viewer: {server:.8} refused the connection");
         return Ended::Lost;
     };
+    // Longer than a node waits for a relay to start before it answers
+    // (`WAIT_FOR_RELAY`, 2 s), as a player's would be.
     stream
-        .set_read_timeout(Some(Duration::from_secs(1)))
+        .set_read_timeout(Some(Duration::from_secs(3)))
         .unwrap();
     let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: t\r\n\r\n");
     let mut buf = Vec::new();
@@ -240,7 +246,14 @@ fn read_flv(
     let mut offset = 0;
     while !stop.load(Ordering::Relaxed) {
         let n = match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return Ended::Lost,
+            Ok(0) => {
+                eprintln!("viewer: {server:.8} ended the response");
+                return Ended::Lost;
+            }
+            Err(err) => {
+                eprintln!("viewer: {server:.8} read failed: {err}");
+                return Ended::Lost;
+            }
             Ok(n) => n,
         };
         buf.extend_from_slice(&chunk[..n]);
