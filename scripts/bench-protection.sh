@@ -45,12 +45,13 @@ done
 say "building avrs (release)"
 cargo build --release -q -p avrs
 AVRS=$PWD/target/release/avrs
+# shellcheck source=lib/bench-node.sh
+. scripts/lib/bench-node.sh
 
 WORK=$(mktemp -d /tmp/bench-protection.XXXXXX)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_all
   if [ -n "${KEEP:-}" ]; then
     mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/ && say "reports kept in $KEEP"
   fi
@@ -83,40 +84,14 @@ run_one() {
     encrypted) config=enc.ini ;;
   esac
   local run=$setting-$round-$viewers
-  local dir=$WORK/$run
-  mkdir -p "$dir"
-  AVRS_BENCH_UNSIGNED=$unsigned taskset -c "$SERVER_CPU" "$AVRS" serve --config "$WORK/$config" \
-    --data-dir "$dir/data" --rtmp 127.0.0.1:0 --http 127.0.0.1:0 --quic 127.0.0.1:0 \
-    --quic-max-mtu 8952 >"$dir/serve.out" 2>"$dir/serve.log" &
-  local node=$!
-  pids+=("$node")
-  if [ -n "${NODE_QUOTA:-}" ]; then limit_cpu "$node"; fi
-  local rtmp= quic=
-  for _ in $(seq 100); do
-    rtmp=$(awk '/^avrs listening:/ {print $4}' "$dir/serve.out" 2>/dev/null)
-    quic=$(awk '/^avrs listening:/ {print $8}' "$dir/serve.out" 2>/dev/null)
-    [ -n "$rtmp" ] && [ -n "$quic" ] && break
-    sleep 0.1
-  done
-  [ -n "$rtmp" ] && [ -n "$quic" ] || { say "$setting: avrs serve did not start"; cat "$dir/serve.log" >&2; exit 1; }
-  taskset -c "$LOAD_CPU" "$AVRS" publish --synthetic --bitrate-class high "rtmp://$rtmp/live/b" \
-    2>"$dir/publish.log" &
-  local pub=$!
-  pids+=("$pub")
-  local ready=
-  for _ in $(seq 20); do
-    if "$AVRS" bench --url "avrs://$quic/live/b" --viewers 1 --duration 0.3 --settle 1 --json \
-      >/dev/null 2>&1; then
-      ready=1
-      break
-    fi
-  done
-  [ -n "$ready" ] || { say "$setting: no frames from the published stream"; exit 1; }
+  export AVRS_BENCH_UNSIGNED=$unsigned
+  start_node "$WORK/$run" "$SERVER_CPU" --config "$WORK/$config" --quic-max-mtu 8952
+  if [ -n "${NODE_QUOTA:-}" ]; then limit_cpu "$NODE"; fi
+  start_publisher "$WORK/$run" "$LOAD_CPU" high
   say "round $round, $setting: $viewers viewers, ${DURATION}s window"
-  taskset -c "$LOAD_CPU" "$AVRS" bench --url "avrs://$quic/live/b" --viewers "$viewers" \
-    --duration "$DURATION" --settle 2 --server-pid "$node" --json >"$WORK/$run.json" || true
-  kill "$pub" "$node" 2>/dev/null || true
-  wait "$pub" "$node" 2>/dev/null || true
+  taskset -c "$LOAD_CPU" "$AVRS" bench --url "avrs://$QUIC/live/b" --viewers "$viewers" \
+    --duration "$DURATION" --settle 2 --server-pid "$NODE" --json >"$WORK/$run.json" || true
+  stop_all
 }
 
 settings=(unprotected signed encrypted)
