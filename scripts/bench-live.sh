@@ -33,26 +33,9 @@ say() { echo "bench-live: $*" >&2; }
 for tool in taskset python3; do
   command -v "$tool" >/dev/null 2>&1 || { say "$tool is needed"; exit 2; }
 done
-if [ -z "${NO_BUILD:-}" ]; then
-  say "building avrs (release)"
-  cargo build --release -q -p avrs
-fi
-AVRS=$PWD/target/release/avrs
 # shellcheck source=lib/bench-node.sh
 . scripts/lib/bench-node.sh
-
-WORK=$(mktemp -d /tmp/bench-live.XXXXXX)
-pids=()
-cleanup() {
-  stop_all
-  if [ -n "${KEEP:-}" ]; then
-    mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/ && say "reports kept in $KEEP"
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+bench_setup bench-live
 
 url_of() {
   case $1 in

@@ -24,6 +24,7 @@
 #   SERVER_CPU=0     core for the node
 #   LOAD_CPU=1       core for the publisher and the load tool
 #   KEEP=            a directory to keep the JSON reports and logs in
+#   NO_BUILD=1       use target/release/avrs as it is
 #   NODE_QUOTA=      percent of one core the node may use (cgroup v1 cpu
 #                    controller, root), e.g. 50: the load tool here needs more
 #                    CPU per byte than the node, so without a quota the load
@@ -42,24 +43,9 @@ for tool in taskset python3; do
   command -v "$tool" >/dev/null 2>&1 || { say "$tool is needed"; exit 2; }
 done
 
-say "building avrs (release)"
-cargo build --release -q -p avrs
-AVRS=$PWD/target/release/avrs
 # shellcheck source=lib/bench-node.sh
 . scripts/lib/bench-node.sh
-
-WORK=$(mktemp -d /tmp/bench-protection.XXXXXX)
-pids=()
-cleanup() {
-  stop_all
-  if [ -n "${KEEP:-}" ]; then
-    mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/ && say "reports kept in $KEEP"
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+bench_setup bench-protection
 
 printf '[avrs]\n[auth]\npublish = loopback-or-token\nplay = open\n' >"$WORK/open.ini"
 cp "$WORK/open.ini" "$WORK/enc.ini"

@@ -63,31 +63,10 @@ for tool in taskset python3; do
   command -v "$tool" >/dev/null 2>&1 || { say "$tool is needed"; exit 2; }
 done
 
-# --- build ------------------------------------------------------------------
-say "building avrs (release)"
-[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p avrs
-AVRS=$PWD/target/release/avrs
-
-# --- processes and their cleanup ---------------------------------------------
-WORK=$(mktemp -d /tmp/bench-vs-nginx.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ -n "${KEEP:-}" ]; then
-    mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/ && say "reports kept in $KEEP"
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Many viewers need many descriptors, in the servers and in the load tool.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# --- build, scratch directory, cleanup on exit --------------------------------
+# shellcheck source=lib/bench-node.sh
+. scripts/lib/bench-node.sh
+bench_setup bench-vs-nginx
 nofile=$(ulimit -n)
 
 free_port() {

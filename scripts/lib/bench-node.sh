@@ -1,6 +1,31 @@
-# Shared by the bench scripts (sourced, not run): start one `avrs serve`
-# and a synthetic publisher, and wait until the stream plays.
-# Needs: AVRS (the binary), say() and a `pids` array the caller kills on exit.
+# Shared by the bench scripts (sourced, not run): the release binary, a
+# scratch directory cleaned up on exit, one `avrs serve` and a synthetic
+# publisher, and a wait until the stream plays. Needs say().
+
+# bench_setup NAME: builds avrs (unless NO_BUILD is set) and sets AVRS; makes
+# the scratch directory WORK (copied to $KEEP on exit when set, then
+# removed); stops every process in `pids` on exit; raises the descriptor
+# limit, since many viewers need many descriptors.
+bench_setup() {
+  if [ -z "${NO_BUILD:-}" ]; then
+    say "building avrs (release)"
+    cargo build --release -q -p avrs
+  fi
+  AVRS=$PWD/target/release/avrs
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+}
+
+bench_cleanup() {
+  stop_all
+  if [ -n "${KEEP:-}" ]; then
+    mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/ && say "reports kept in $KEEP"
+  fi
+  rm -rf "$WORK"
+}
 
 # start_node DIR CPU [serve args...]: starts `avrs serve` on core CPU with
 # its data and logs under DIR; sets NODE, RTMP, HTTP and QUIC.
