@@ -4,6 +4,7 @@ use super::content::{LiveContent, Protocol, Window};
 use super::frame::LiveFrame;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use tokio::sync::Notify;
 
 /// What one read returns.
 #[derive(Debug, Default)]
@@ -102,18 +103,8 @@ impl Subscriber {
     /// Waits until the content has frames this reader has not looked at yet
     /// (or ends). Returns at once when some are already there.
     pub async fn wait(&mut self) {
-        let content = &self.content;
-        loop {
-            // Register before looking, so an append between the look and
-            // the sleep still wakes us (`notify_waiters` only wakes
-            // registered waiters).
-            let mut notified = std::pin::pin!(content.changed().notified());
-            notified.as_mut().enable();
-            if content.has_news(self.observed) {
-                return;
-            }
-            notified.await;
-        }
+        let (content, observed) = (&self.content, self.observed);
+        wait_for(content.changed(), || content.has_news(observed)).await;
     }
 
     /// Waits until a group starts that this reader has not looked at yet (or
@@ -122,16 +113,11 @@ impl Subscriber {
     /// through two group starts would count as a whole group behind and
     /// skip one (see `lagging`).
     pub async fn wait_group_start(&self) {
-        let content = &self.content;
-        loop {
-            // Registered before looking, as in `wait`.
-            let mut notified = std::pin::pin!(content.group_started().notified());
-            notified.as_mut().enable();
-            if content.has_group_start(self.observed) {
-                return;
-            }
-            notified.await;
-        }
+        let (content, observed) = (&self.content, self.observed);
+        wait_for(content.group_started(), || {
+            content.has_group_start(observed)
+        })
+        .await;
     }
 
     /// Waits for frames, then reads up to `max` of them.
@@ -177,6 +163,21 @@ impl Subscriber {
 impl Drop for Subscriber {
     fn drop(&mut self) {
         self.content.stats.viewer_left(self.protocol);
+    }
+}
+
+/// Returns once `ready()` holds, waking on `notify` to look again.
+async fn wait_for(notify: &Notify, ready: impl Fn() -> bool) {
+    loop {
+        // Register before looking, so a change between the look and the
+        // sleep still wakes us (`notify_waiters` only wakes registered
+        // waiters).
+        let mut notified = std::pin::pin!(notify.notified());
+        notified.as_mut().enable();
+        if ready() {
+            return;
+        }
+        notified.await;
     }
 }
 
