@@ -42,25 +42,6 @@ fn enable_admin(host_dir: &Path, config: &Path) {
     ]));
 }
 
-/// A token of `role` for subject `subject`.
-fn token(config: &Path, role: &str, subject: &str) -> String {
-    let out = ok(&avrs(&[
-        "token",
-        "issue",
-        "--config",
-        config.to_str().unwrap(),
-        "--role",
-        role,
-        "--content",
-        "*",
-        "--ttl",
-        "10m",
-        "--subject",
-        subject,
-    ]));
-    out.lines().last().unwrap().trim().to_owned()
-}
-
 /// TOTP codes as the node takes them: each step once, in increasing
 /// order, within one step of the node's clock. A code too far ahead waits
 /// for the clock (polled); `current - 1` only early in a step, so the code

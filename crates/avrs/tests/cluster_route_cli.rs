@@ -20,7 +20,6 @@ mod support;
 
 use cluster_support::*;
 use serde_json::Value;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::wait_until;
@@ -43,24 +42,6 @@ fn children(node: &ClusterNode) -> String {
     get(node.http, "/api/cluster/routes")
 }
 
-fn viewer_token(config: &Path) -> String {
-    let out = ok(&avrs(&[
-        "token",
-        "issue",
-        "--config",
-        config.to_str().unwrap(),
-        "--role",
-        "viewer",
-        "--content",
-        "*",
-        "--ttl",
-        "10m",
-        "--subject",
-        "ann",
-    ]));
-    out.lines().last().unwrap().trim().to_owned()
-}
-
 #[test]
 fn the_cli_finds_the_origin_and_checks_who_it_feeds() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,7 +53,7 @@ fn the_cli_finds_the_origin_and_checks_who_it_feeds() {
         add_to_section(config, "auth", &line)
     });
     let (origin, relay) = (&nodes[0], &nodes[1]);
-    let token = viewer_token(&dir.path().join("host").join("avrs.ini"));
+    let token = token(&dir.path().join("host").join("avrs.ini"), "viewer", "ann");
 
     let _publisher = Reaped(
         Command::new(env!("CARGO_BIN_EXE_avrs"))

@@ -1,5 +1,6 @@
 //! Running the `avrs` command line from a test.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// `avrs ARGS`, without the caller's AVRS_TOKEN / AVRS_TOTP (the test
@@ -21,6 +22,26 @@ pub fn ok(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A ten-minute token of `role` for subject `subject`, for every content,
+/// issued with the key of the node configured by `config`.
+pub fn token(config: &Path, role: &str, subject: &str) -> String {
+    let out = ok(&avrs(&[
+        "token",
+        "issue",
+        "--config",
+        config.to_str().unwrap(),
+        "--role",
+        role,
+        "--content",
+        "*",
+        "--ttl",
+        "10m",
+        "--subject",
+        subject,
+    ]));
+    out.lines().last().unwrap().trim().to_owned()
 }
 
 pub use crate::support::Reaped;

@@ -8,7 +8,7 @@
 mod cli;
 mod flv;
 #[allow(unused_imports)]
-pub use cli::{Reaped, avrs, ok};
+pub use cli::{Reaped, avrs, ok, token};
 #[allow(unused_imports)]
 pub use flv::FlvViewer;
 

@@ -1,7 +1,7 @@
 //! BOOK_SYNC on the keepers: the host's revisions and snapshots (the
 //! roster counts as a change), and the operator's replica in its file.
 
-use super::super::{Actor, Deployment, Handled, deployment_id};
+use super::super::{Actor, Handled, deployment_id};
 use super::*;
 use crate::cluster::roster::{Approvals, JoinOutcome};
 use crate::cluster::wire::JoinRequest;
@@ -11,18 +11,7 @@ use avrs_proto::Guuid;
 use avrs_proto::avrs::ClusterRequest;
 use avrs_proto::avrs::cluster::{ClusterOptions, Create, Info};
 
-const HOST: Hash32 = Hash32([1; 32]);
-
-fn host_keeper() -> Keeper {
-    let deployment = Deployment {
-        id: deployment_id("e2e"),
-        owner: HOST,
-        title: "e2e",
-    };
-    Keeper::load(Roles::HOST, None, Some(deployment))
-        .unwrap()
-        .unwrap()
-}
+use super::super::tests::{HOST, host_keeper};
 
 fn create(keeper: &Keeper, approvals: &Mutex<Approvals>, id: Guuid) -> Handled {
     let host = Actor {
@@ -55,7 +44,7 @@ fn join(n: u8) -> JoinRequest {
 #[test]
 fn every_change_and_roster_change_is_a_new_revision() {
     let approvals = Mutex::new(Approvals::default());
-    let keeper = host_keeper();
+    let keeper = host_keeper(None);
     let first = keeper.snapshot(&approvals);
     assert_eq!(keeper.snapshot(&approvals).stamp, first.stamp, "no change");
     create(&keeper, &approvals, Guuid::new(4, 4));
@@ -75,7 +64,7 @@ fn every_change_and_roster_change_is_a_new_revision() {
 #[test]
 fn the_operator_keeps_the_replica_in_its_file_and_rewrites_it_only_on_change() {
     let approvals = Mutex::new(Approvals::default());
-    let host = host_keeper();
+    let host = host_keeper(None);
     create(&host, &approvals, Guuid::new(4, 4));
     let snapshot = host.snapshot(&approvals);
     let book = || ClusterBook::from_json(snapshot.json()).unwrap();

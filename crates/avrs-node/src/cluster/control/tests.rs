@@ -10,7 +10,7 @@ use avrs_proto::avrs::cluster::{
     ClusterOptions, Create, Info, MemberApprove, MemberRemove, RoleAssign,
 };
 
-const HOST: Hash32 = Hash32([1; 32]);
+pub(super) const HOST: Hash32 = Hash32([1; 32]);
 
 fn join(n: u8, roles: Roles) -> JoinRequest {
     let key = SigningKey::from_seed(Algorithm::Ed25519, &[n; 32]).unwrap();
@@ -28,7 +28,7 @@ fn join(n: u8, roles: Roles) -> JoinRequest {
     }
 }
 
-fn host_keeper(file: Option<&Path>) -> Keeper {
+pub(super) fn host_keeper(file: Option<&Path>) -> Keeper {
     let deployment = Deployment {
         id: deployment_id("e2e"),
         owner: HOST,
